@@ -1,0 +1,167 @@
+//! Everything aarch64 about the image: the data page's address, the counter
+//! reads, the `svc #0` fallbacks and the signal-return trampoline (Linux's
+//! `arch/arm64/include/asm/vdso/gettimeofday.h` and `sigreturn.S`).
+//!
+//! # Safety
+//!
+//! This module holds the image's only `asm!`. Each block states what it
+//! touches; none writes memory except the fallbacks, which hand the caller's
+//! pointers to the kernel exactly as the syscall would receive them.
+
+use core::arch::{asm, global_asm};
+
+use crate::data::DataPage;
+use crate::time::{Counter, CounterSource, Timespec, Timeval, Timezone};
+
+/// `__NR_clock_gettime` (asm-generic).
+const NR_CLOCK_GETTIME: u64 = 113;
+/// `__NR_clock_getres` (asm-generic).
+const NR_CLOCK_GETRES: u64 = 114;
+/// `__NR_gettimeofday` (asm-generic).
+const NR_GETTIMEOFDAY: u64 = 169;
+
+/// The data page, `DATA_PAGE_OFFSET` bytes below the image.
+///
+/// `_vdso_data` is defined by the image's linker script at
+/// `. - DATA_PAGE_OFFSET` from the image start; `adrp`/`add` reach it
+/// PC-relatively, so the image needs no relocation and no GOT.
+#[inline(always)]
+pub fn data_page() -> &'static DataPage {
+    let page: *const DataPage;
+    // SAFETY: `adrp`/`add` only compute an address; they touch no memory and
+    // no stack.
+    unsafe {
+        asm!(
+            ".hidden _vdso_data",
+            "adrp {page}, _vdso_data",
+            "add {page}, {page}, :lo12:_vdso_data",
+            page = out(reg) page,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    // SAFETY: the kernel maps a readable data page at this address in every
+    // process that maps the image (the image's contract with the kernel), and
+    // every field of `DataPage` is an atomic, so concurrent kernel writes are
+    // fine.
+    unsafe { &*page }
+}
+
+/// The generic timer's counters.
+pub struct ArchCounter;
+
+impl Counter for ArchCounter {
+    #[inline(always)]
+    fn read(&self, source: CounterSource) -> u64 {
+        let cycles: u64;
+        match source {
+            // SAFETY: `isb` stops the counter being read speculatively, before
+            // the data-page loads that precede it in program order; `mrs`
+            // reads a register EL0 may read whenever the kernel chose this
+            // clock mode. No memory or stack is touched.
+            CounterSource::Virtual => unsafe {
+                asm!("isb", "mrs {c}, cntvct_el0", c = out(reg) cycles, options(nostack));
+            },
+            // SAFETY: as above, for the physical counter, which the kernel
+            // opened to EL0 (CNTKCTL_EL1.EL0PCTEN) when it chose this mode.
+            CounterSource::Physical => unsafe {
+                asm!("isb", "mrs {c}, cntpct_el0", c = out(reg) cycles, options(nostack));
+            },
+        }
+        // SAFETY: Linux's `arch_counter_enforce_ordering`: a load that depends
+        // on the counter value (`sp + (cycles ^ cycles)`, i.e. `sp`), so the
+        // later re-read of `seq` cannot complete before the counter read. It
+        // reads one word at `sp`, which is always mapped, and writes nothing.
+        unsafe {
+            asm!(
+                "eor {t}, {c}, {c}",
+                "add {t}, sp, {t}",
+                "ldr xzr, [{t}]",
+                c = in(reg) cycles,
+                t = out(reg) _,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        cycles
+    }
+}
+
+/// The real `clock_gettime` syscall.
+///
+/// # Safety
+///
+/// None beyond the syscall's own: the kernel checks `ts`.
+#[inline(always)]
+pub unsafe fn clock_gettime_syscall(clock: i32, ts: *mut Timespec) -> i32 {
+    let ret: i64;
+    // SAFETY: a plain syscall; the kernel validates `ts` and writes only there.
+    unsafe {
+        asm!(
+            "svc #0",
+            in("x8") NR_CLOCK_GETTIME,
+            inlateout("x0") i64::from(clock) => ret,
+            in("x1") ts,
+            options(nostack),
+        );
+    }
+    ret as i32
+}
+
+/// The real `clock_getres` syscall.
+///
+/// # Safety
+///
+/// None beyond the syscall's own: the kernel checks `res`.
+#[inline(always)]
+pub unsafe fn clock_getres_syscall(clock: i32, res: *mut Timespec) -> i32 {
+    let ret: i64;
+    // SAFETY: a plain syscall; the kernel validates `res` and writes only there.
+    unsafe {
+        asm!(
+            "svc #0",
+            in("x8") NR_CLOCK_GETRES,
+            inlateout("x0") i64::from(clock) => ret,
+            in("x1") res,
+            options(nostack),
+        );
+    }
+    ret as i32
+}
+
+/// The real `gettimeofday` syscall.
+///
+/// # Safety
+///
+/// None beyond the syscall's own: the kernel checks `tv` and `tz`.
+#[inline(always)]
+pub unsafe fn gettimeofday_syscall(tv: *mut Timeval, tz: *mut Timezone) -> i32 {
+    let ret: i64;
+    // SAFETY: a plain syscall; the kernel validates both pointers and writes
+    // only there.
+    unsafe {
+        asm!(
+            "svc #0",
+            in("x8") NR_GETTIMEOFDAY,
+            inlateout("x0") tv => ret,
+            in("x1") tz,
+            options(nostack),
+        );
+    }
+    ret as i32
+}
+
+// `__kernel_rt_sigreturn`: exactly `mov x8, #__NR_rt_sigreturn; svc #0`, the
+// bytes glibc, musl and libgcc's unwinders match. The `nop` before it lies
+// outside the symbol but inside the CFI region: unwinders look up the
+// instruction before a return address, which for a signal frame is this `nop`
+// (Linux's "mysterious NOP", `arch/arm64/kernel/vdso/sigreturn.S`).
+global_asm!(
+    ".section .text.__kernel_rt_sigreturn, \"ax\", %progbits",
+    ".balign 4",
+    "nop",
+    ".globl __kernel_rt_sigreturn",
+    ".type __kernel_rt_sigreturn, %function",
+    "__kernel_rt_sigreturn:",
+    "mov x8, #139",
+    "svc #0",
+    ".size __kernel_rt_sigreturn, . - __kernel_rt_sigreturn",
+);

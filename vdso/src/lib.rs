@@ -1,0 +1,30 @@
+//! A pure-Rust Linux vDSO for aarch64.
+//!
+//! This crate is the vDSO image's source. `cargo xtask build-vdso` builds it
+//! for `aarch64-unknown-linux-gnu` with the `image` feature and links the
+//! result into `loader/vdso.so`. As an ordinary library it gives the `loader`
+//! crate and the tests two things:
+//!
+//! - [`data`]: the Linux 6.12 arm64 data-page layout, the one contract between
+//!   a kernel (writer) and the image (reader);
+//! - [`time`]: the portable time algorithm, unit-tested on the host against a
+//!   simulated counter and page.
+//!
+//! Everything architecture-specific (counter reads, `svc` fallbacks,
+//! `__kernel_rt_sigreturn`) lives in one arch module.
+
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod data;
+pub mod time;
+
+#[cfg(target_arch = "aarch64")]
+pub mod arch;
+
+#[cfg(all(feature = "image", target_arch = "aarch64", not(test)))]
+mod image;
+
+#[cfg(test)]
+mod tests;

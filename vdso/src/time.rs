@@ -1,0 +1,242 @@
+//! The portable time algorithm: Linux's `lib/vdso/gettimeofday.c` in Rust.
+//!
+//! Nothing here knows about aarch64. The counter comes in through [`Counter`]
+//! and every function returns `None` when the data page cannot answer; the
+//! caller then makes the real syscall. That split lets the host unit tests run
+//! this exact code against a simulated counter and page.
+//!
+//! Differences from Linux, each on purpose:
+//! - `(counter - cycle_last) * mult + nsec` is computed in 128 bits, so a
+//!   kernel that publishes once and never again still gets the right time
+//!   years later (Linux's 64-bit product overflows after minutes without an
+//!   update).
+//! - The seqlock reader gives up after [`SPIN_LIMIT`] rounds and lets the
+//!   caller use the syscall: a writer that died with `seq` odd costs a
+//!   fallback, never a hang.
+//! - A page we cannot vouch for (unknown `clock_mode`, zero `mult` or `mask`,
+//!   `shift` of 64 or more, zero resolution) is never used: the syscall
+//!   answers instead. Linux serves the coarse clocks even when `clock_mode` is
+//!   `NONE`; we do not, so an all-zero page never yields time zero.
+
+use core::sync::atomic::{fence, Ordering};
+
+use crate::data::{
+    clock, DataPage, VdsoData, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT,
+    CLOCKMODE_CNTPCT, CS_HRES_COARSE, CS_RAW,
+};
+
+/// Nanoseconds per second.
+pub const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+/// Rounds of the seqlock loop (waiting for an odd `seq` to turn even, or
+/// retrying after a concurrent update) before the reader gives up and the
+/// caller uses the syscall. A kernel writer holds `seq` odd for well under a
+/// microsecond; this bound is far above that and far below a visible hang.
+pub const SPIN_LIMIT: u32 = 1 << 16;
+
+/// `struct __kernel_timespec` on a 64-bit kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds, `0..NSEC_PER_SEC`.
+    pub tv_nsec: i64,
+}
+
+/// `struct __kernel_old_timeval` on a 64-bit kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeval {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Microseconds, `0..1_000_000`.
+    pub tv_usec: i64,
+}
+
+/// `struct timezone`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timezone {
+    /// Minutes west of Greenwich.
+    pub tz_minuteswest: i32,
+    /// Type of DST correction.
+    pub tz_dsttime: i32,
+}
+
+/// Which hardware counter a `clock_mode` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CounterSource {
+    /// `CNTVCT_EL0`, the virtual count.
+    Virtual,
+    /// `CNTPCT_EL0`, the physical count.
+    Physical,
+}
+
+/// The hardware counter, as the arch module (or a test) reads it.
+pub trait Counter {
+    /// Reads the counter, ordered after every data-page load before it and
+    /// before every data-page load after it.
+    fn read(&self, source: CounterSource) -> u64;
+}
+
+/// Maps `clock_mode` to the counter it names, or `None` for "use the syscall"
+/// (`NONE`, time namespace, anything unknown).
+#[inline(always)]
+pub fn counter_source(clock_mode: i32) -> Option<CounterSource> {
+    match clock_mode {
+        CLOCKMODE_ARCHTIMER | CLOCKMODE_ARCHTIMER_NOCOMPAT => Some(CounterSource::Virtual),
+        CLOCKMODE_CNTPCT => Some(CounterSource::Physical),
+        _ => None,
+    }
+}
+
+/// The bit of `clock` in the `*_MASK` sets, or `None` for ids that are
+/// negative or too large for any set (they go to the syscall).
+#[inline(always)]
+fn clock_bit(clock: i32) -> Option<u32> {
+    1u32.checked_shl(clock as u32)
+}
+
+/// Reads `clock` from the page, or `None` if the syscall must answer.
+#[inline(always)]
+pub fn clock_gettime(page: &DataPage, clock: i32, counter: &impl Counter) -> Option<Timespec> {
+    let bit = clock_bit(clock)?;
+    let id = clock as usize;
+    if bit & clock::HRES_MASK != 0 {
+        hres(&page.data[CS_HRES_COARSE], id, counter)
+    } else if bit & clock::COARSE_MASK != 0 {
+        coarse(&page.data[CS_HRES_COARSE], id)
+    } else if bit & clock::RAW_MASK != 0 {
+        hres(&page.data[CS_RAW], id, counter)
+    } else {
+        None
+    }
+}
+
+/// `CLOCK_REALTIME` as a `timeval`, or `None` if the syscall must answer.
+#[inline(always)]
+pub fn gettimeofday(page: &DataPage, counter: &impl Counter) -> Option<Timeval> {
+    let ts = hres(&page.data[CS_HRES_COARSE], clock::REALTIME as usize, counter)?;
+    Some(Timeval {
+        tv_sec: ts.tv_sec,
+        tv_usec: ts.tv_nsec / 1000,
+    })
+}
+
+/// The time zone from the page, or `None` if the page is not one we can
+/// trust (its `clock_mode` is not one we serve).
+#[inline(always)]
+pub fn timezone(page: &DataPage) -> Option<Timezone> {
+    let vd = &page.data[CS_HRES_COARSE];
+    counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+    Some(Timezone {
+        tz_minuteswest: vd.tz_minuteswest.load(Ordering::Relaxed),
+        tz_dsttime: vd.tz_dsttime.load(Ordering::Relaxed),
+    })
+}
+
+/// The resolution of `clock`, or `None` if the syscall must answer: for ids
+/// we do not serve, for a page whose `clock_mode` we do not serve, and while
+/// the page's resolution field is zero.
+#[inline(always)]
+pub fn clock_getres(page: &DataPage, clock: i32) -> Option<Timespec> {
+    let bit = clock_bit(clock)?;
+    let vd = &page.data[CS_HRES_COARSE];
+    counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+    let ns = if bit & (clock::HRES_MASK | clock::RAW_MASK) != 0 {
+        vd.hrtimer_res.load(Ordering::Relaxed)
+    } else if bit & clock::COARSE_MASK != 0 {
+        page.ext.coarse_res.load(Ordering::Relaxed)
+    } else {
+        return None;
+    };
+    if ns == 0 {
+        return None;
+    }
+    Some(Timespec {
+        tv_sec: 0,
+        tv_nsec: i64::from(ns),
+    })
+}
+
+/// A high-resolution clock: base time plus the counter's progress since the
+/// last update (Linux's `do_hres`).
+#[inline(always)]
+fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
+    let base = vd.basetime.get(id)?;
+    let mut rounds = SPIN_LIMIT;
+    let (sec, ns) = loop {
+        // Acquire: the loads below are not performed before this one.
+        let seq = vd.seq.load(Ordering::Acquire);
+        if seq & 1 == 0 {
+            let source = counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+            let cycles = counter.read(source);
+            let last = vd.cycle_last.load(Ordering::Relaxed);
+            let mask = vd.mask.load(Ordering::Relaxed);
+            let mult = vd.mult.load(Ordering::Relaxed);
+            let shift = vd.shift.load(Ordering::Relaxed);
+            let sec = base.sec.load(Ordering::Relaxed);
+            let nsec = base.nsec.load(Ordering::Relaxed);
+            // The data loads above are complete before `seq` is read again.
+            fence(Ordering::Acquire);
+            if vd.seq.load(Ordering::Relaxed) == seq {
+                // Only a consistent snapshot reaches this point, so a torn
+                // `mult` or `shift` can never make the result wrong.
+                break (sec, scale(cycles, last, mask, mult, shift, nsec)?);
+            }
+        }
+        rounds -= 1;
+        if rounds == 0 {
+            return None;
+        }
+        core::hint::spin_loop();
+    };
+    // The division is done after the loop, on a consistent value: a torn
+    // read could otherwise make it arbitrarily expensive (as Linux notes).
+    Some(Timespec {
+        tv_sec: sec.wrapping_add(ns / NSEC_PER_SEC) as i64,
+        tv_nsec: (ns % NSEC_PER_SEC) as i64,
+    })
+}
+
+/// `(((counter - last) & mask) * mult + nsec) >> shift` in 128 bits, or
+/// `None` for a page that cannot be scaled (zero `mult` or `mask`, `shift`
+/// of 64 or more: fields a kernel never wrote).
+#[inline(always)]
+pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64) -> Option<u64> {
+    if mult == 0 || mask == 0 || shift >= 64 {
+        return None;
+    }
+    let delta = cycles.wrapping_sub(last) & mask;
+    // At most (2^64 - 1) * (2^32 - 1) + 2^64 - 1 < 2^96: no overflow.
+    let wide = u128::from(delta) * u128::from(mult) + u128::from(nsec);
+    Some((wide >> shift) as u64)
+}
+
+/// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
+#[inline(always)]
+fn coarse(vd: &VdsoData, id: usize) -> Option<Timespec> {
+    let base = vd.basetime.get(id)?;
+    let mut rounds = SPIN_LIMIT;
+    loop {
+        let seq = vd.seq.load(Ordering::Acquire);
+        if seq & 1 == 0 {
+            counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+            let sec = base.sec.load(Ordering::Relaxed);
+            let nsec = base.nsec.load(Ordering::Relaxed);
+            fence(Ordering::Acquire);
+            if vd.seq.load(Ordering::Relaxed) == seq {
+                return Some(Timespec {
+                    tv_sec: sec as i64,
+                    tv_nsec: nsec as i64,
+                });
+            }
+        }
+        rounds -= 1;
+        if rounds == 0 {
+            return None;
+        }
+        core::hint::spin_loop();
+    }
+}

@@ -1,0 +1,48 @@
+//! `cargo xtask`: the project's automation, in Rust.
+//!
+//! `main` only parses the command line and dispatches; each command is its
+//! own module.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use xshell::Shell;
+
+mod build_vdso;
+mod prereq;
+mod test;
+
+/// Build, check and test the pure-Rust aarch64 vDSO.
+#[derive(Parser)]
+#[command(name = "cargo xtask", arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the image, check it against DESIGN §1 and write
+    /// `loader/vdso.so` and `loader/src/offsets.rs`.
+    BuildVdso {
+        /// Rebuild in a fresh directory and fail if the committed image or
+        /// offsets differ by a byte; writes nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run every check: fmt, clippy, host tests, `build-vdso --check`,
+    /// conformance tests and the aarch64 run under qemu-aarch64.
+    Test,
+    /// Install the Debian packages the other commands need (as root).
+    Prereqs,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let sh = Shell::new()?;
+    sh.change_dir(build_vdso::project_root());
+    match cli.command {
+        Command::BuildVdso { check } => build_vdso::run(&sh, check),
+        Command::Test => test::run(&sh),
+        Command::Prereqs => prereq::ensure(&sh, prereq::TEST),
+    }
+}
