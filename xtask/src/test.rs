@@ -1,13 +1,173 @@
 //! `cargo xtask test`: everything CI runs, in order, ending with one summary
-//! line.
+//! line (`summary: N passed, M failed`).
+//!
+//! 1. prerequisites (installed when root);
+//! 2. gates: `cargo fmt --check`, `cargo clippy -D warnings`,
+//!    `build-vdso --check`;
+//! 3. host tests: `cargo test --workspace` (algorithm, loader, conformance);
+//! 4. the aarch64 probe under `qemu-aarch64`.
 
-use anyhow::Result;
-use xshell::Shell;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
-use crate::prereq;
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+use crate::build_vdso;
+use crate::prereq::{self, TARGET};
+
+/// Passed and failed counts from one runner.
+#[derive(Default, Debug, Clone, Copy)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Self) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+    }
+}
 
 /// Runs `test`.
 pub fn run(sh: &Shell) -> Result<()> {
     prereq::ensure(sh, prereq::TEST)?;
+
+    step("cargo fmt --check");
+    cmd!(sh, "cargo fmt --all -- --check")
+        .run()
+        .context("formatting differs: run `cargo fmt --all`")?;
+    step("cargo clippy");
+    cmd!(sh, "cargo clippy --workspace --all-targets --quiet -- -D warnings").run()?;
+    step("cargo xtask build-vdso --check");
+    build_vdso::run(sh, true)?;
+
+    let mut total = Tally::default();
+    step("cargo test --workspace");
+    let (ok, output) = tee(Command::new("cargo").args(["test", "--workspace", "--no-fail-fast"]))?;
+    let host = cargo_test_tally(&output);
+    if host.passed == 0 {
+        bail!("cargo test ran no test");
+    }
+    total += host;
+    if !ok && host.failed == 0 {
+        bail!("cargo test failed before running its tests");
+    }
+
+    step("aarch64 probe under qemu-aarch64");
+    total += probe(sh)?;
+
+    println!("summary: {} passed, {} failed", total.passed, total.failed);
+    if total.failed != 0 {
+        bail!("{} tests failed", total.failed);
+    }
     Ok(())
+}
+
+/// Builds `vdso-probe` for aarch64 and runs it under `qemu-aarch64`: it
+/// maps the committed image like a kernel would and compares every export
+/// with the syscall.
+fn probe(sh: &Shell) -> Result<Tally> {
+    prereq::aarch64_cargo(
+        sh,
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "vdso-probe",
+            "--target",
+            TARGET,
+            "--target-dir",
+            "target/aarch64",
+        ],
+    )
+    .env("RUSTFLAGS", "-C target-feature=+crt-static")
+    .run()
+    .context("building the aarch64 probe failed")?;
+    let binary = format!("target/aarch64/{TARGET}/release/vdso-probe");
+    let (ok, output) = tee(Command::new("qemu-aarch64").arg(&binary))?;
+    let tally = plain_tally(&output).context("the probe printed no `N passed, M failed` line")?;
+    if !ok && tally.failed == 0 {
+        bail!("the probe failed without reporting a failed check");
+    }
+    Ok(tally)
+}
+
+fn step(name: &str) {
+    println!("==> {name}");
+}
+
+/// Runs a command with stdout streamed through and kept; stderr passes
+/// through. Returns whether it succeeded, and its stdout.
+fn tee(command: &mut Command) -> Result<(bool, String)> {
+    eprintln!("$ {command:?}");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    let mut kept = String::new();
+    for line in BufReader::new(child.stdout.take().context("no stdout")?).lines() {
+        let line = line?;
+        println!("{line}");
+        kept.push_str(&line);
+        kept.push('\n');
+    }
+    Ok((child.wait()?.success(), kept))
+}
+
+/// Adds up cargo test's `test result: ok. N passed; M failed; ...` lines.
+fn cargo_test_tally(output: &str) -> Tally {
+    let mut tally = Tally::default();
+    for line in output.lines() {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let count: u64 = count.parse().unwrap_or(0);
+            match label {
+                "passed" => tally.passed += count,
+                "failed" => tally.failed += count,
+                _ => {}
+            }
+        }
+    }
+    tally
+}
+
+/// Reads the last `N passed, M failed` line.
+fn plain_tally(output: &str) -> Option<Tally> {
+    output.lines().rev().find_map(|line| {
+        let (passed, failed) = line.trim().split_once(", ")?;
+        Some(Tally {
+            passed: passed.strip_suffix(" passed")?.parse().ok()?,
+            failed: failed.strip_suffix(" failed")?.parse().ok()?,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_test_lines_are_added_up() {
+        let out = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out\n\
+                   noise\n\
+                   test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s\n";
+        let t = cargo_test_tally(out);
+        assert_eq!((t.passed, t.failed), (15, 2));
+    }
+
+    #[test]
+    fn plain_summary_line_is_read() {
+        let t = plain_tally("ok a\nFAIL b: x\n7 passed, 1 failed\n").unwrap();
+        assert_eq!((t.passed, t.failed), (7, 1));
+        assert!(plain_tally("nothing here\n").is_none());
+    }
 }
