@@ -21,8 +21,8 @@
 use core::sync::atomic::{fence, Ordering};
 
 use crate::data::{
-    clock, DataPage, VdsoData, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT,
-    CLOCKMODE_CNTPCT, CS_HRES_COARSE, CS_RAW,
+    clock, DataPage, VdsoData, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT, CLOCKMODE_CNTPCT,
+    CS_HRES_COARSE, CS_RAW,
 };
 
 /// Nanoseconds per second.
@@ -117,7 +117,11 @@ pub fn clock_gettime(page: &DataPage, clock: i32, counter: &impl Counter) -> Opt
 /// `CLOCK_REALTIME` as a `timeval`, or `None` if the syscall must answer.
 #[inline(always)]
 pub fn gettimeofday(page: &DataPage, counter: &impl Counter) -> Option<Timeval> {
-    let ts = hres(&page.data[CS_HRES_COARSE], clock::REALTIME as usize, counter)?;
+    let ts = hres(
+        &page.data[CS_HRES_COARSE],
+        clock::REALTIME as usize,
+        counter,
+    )?;
     Some(Timeval {
         tv_sec: ts.tv_sec,
         tv_usec: ts.tv_nsec / 1000,
@@ -202,7 +206,8 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
 
 /// `(((counter - last) & mask) * mult + nsec) >> shift` in 128 bits, or
 /// `None` for a page that cannot be scaled (zero `mult` or `mask`, `shift`
-/// of 64 or more: fields a kernel never wrote).
+/// of 64 or more: fields a kernel never wrote) and for a result of 2^64 ns
+/// (584 years) or more, which truncated would be a wrong time.
 #[inline(always)]
 pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64) -> Option<u64> {
     if mult == 0 || mask == 0 || shift >= 64 {
@@ -211,7 +216,7 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64
     let delta = cycles.wrapping_sub(last) & mask;
     // At most (2^64 - 1) * (2^32 - 1) + 2^64 - 1 < 2^96: no overflow.
     let wide = u128::from(delta) * u128::from(mult) + u128::from(nsec);
-    Some((wide >> shift) as u64)
+    u64::try_from(wide >> shift).ok()
 }
 
 /// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
