@@ -206,14 +206,26 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
 
 /// `(((counter - last) & mask) * mult + nsec) >> shift` in 128 bits, or
 /// `None` for a page that cannot be scaled (zero `mult` or `mask`, `shift`
-/// of 64 or more: fields a kernel never wrote) and for a result of 2^64 ns
-/// (584 years) or more, which truncated would be a wrong time.
+/// of 64 or more: fields a kernel never wrote), for a counter that is behind
+/// `cycle_last`, and for a result of 2^64 ns (584 years) or more, which
+/// truncated would be a wrong time.
+///
+/// "Behind" means a masked delta in the upper half of the mask's range, as
+/// Linux's `clocksource_delta` decides it: a counter read a little before
+/// the writer's (a host clock stepped back under qemu-user, a writer that
+/// published a counter value from the future) would otherwise wrap to a time
+/// decades ahead. Linux's arm64 reader has no such guard; ours answers with
+/// the syscall. The forward range left is half the mask: 36 years for a
+/// 57-bit mask at 62.5 MHz.
 #[inline(always)]
 pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64) -> Option<u64> {
     if mult == 0 || mask == 0 || shift >= 64 {
         return None;
     }
     let delta = cycles.wrapping_sub(last) & mask;
+    if delta > mask >> 1 {
+        return None;
+    }
     // At most (2^64 - 1) * (2^32 - 1) + 2^64 - 1 < 2^96: no overflow.
     let wide = u128::from(delta) * u128::from(mult) + u128::from(nsec);
     u64::try_from(wide >> shift).ok()
