@@ -1,0 +1,23 @@
+//! Conformance tests for the vDSO image: the clients' own parsers, written again in Rust.
+//!
+//! The image is only useful if the programs that find it at `AT_SYSINFO_EHDR` can use it, and
+//! each of them parses it its own way. [`clients`] holds one hand-written transliteration per
+//! client (musl, glibc, Go 1.19, rustix and Linux's `parse_vdso.c`), each with its provenance;
+//! they read the image through a [`Mapping`] (the file's bytes at a base address) and never
+//! panic, whatever the bytes. [`image`] loads the committed image, reads it with `object` as a
+//! reference, and breaks it on purpose ([`image::broken`]) for the negative tests. [`hash`]
+//! computes the two ELF symbol hashes from their definitions, and [`a64`] knows which fields
+//! of an A64 instruction name general-purpose registers (for the x18 check).
+//!
+//! The tests themselves are in `tests/`: `image.rs` (one test per requirement of DESIGN §1),
+//! `clients.rs` (every client resolves every export; broken and garbage images), and
+//! `checker.rs` (`xtask::check::check_image` accepts the image and rejects each broken copy).
+
+pub mod a64;
+pub mod clients;
+pub mod elf;
+pub mod hash;
+pub mod image;
+pub mod mapping;
+
+pub use mapping::{Error, Mapping};
