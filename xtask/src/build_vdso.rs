@@ -199,7 +199,10 @@ fn patch_alias_sizes(image: &mut [u8]) -> Result<()> {
     let symbols = sections.symbol_table_by_index(endian, &*image, index)?;
     let mut by_name = std::collections::HashMap::new();
     for (i, sym) in symbols.enumerate() {
-        by_name.insert(symbols.symbol_name(endian, sym)?.to_vec(), (i.0, sym.st_size(endian)));
+        by_name.insert(
+            symbols.symbol_name(endian, sym)?.to_vec(),
+            (i.0, sym.st_size(endian)),
+        );
     }
     let base = usize::try_from(dynsym.sh_offset(endian))?;
     let entsize = std::mem::size_of::<elf::Sym64<LE>>();
@@ -233,9 +236,12 @@ fn offsets_source(report: &Report) -> String {
 
 /// DESIGN §1.9: the image never touches x18, the platform register.
 pub fn check_no_x18(sh: &Shell, image: &Path) -> Result<()> {
-    let listing = cmd!(sh, "aarch64-linux-gnu-objdump -d --no-show-raw-insn {image}")
-        .read()
-        .context("aarch64-linux-gnu-objdump failed (install binutils-aarch64-linux-gnu)")?;
+    let listing = cmd!(
+        sh,
+        "aarch64-linux-gnu-objdump -d --no-show-raw-insn {image}"
+    )
+    .read()
+    .context("aarch64-linux-gnu-objdump failed (install binutils-aarch64-linux-gnu)")?;
     let uses: Vec<&str> = listing
         .lines()
         .filter(|line| {

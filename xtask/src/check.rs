@@ -286,9 +286,11 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     c.expect(header.e_type(endian) == elf::ET_DYN, ElfHeader, || {
         format!("e_type is {}, not ET_DYN", header.e_type(endian))
     });
-    c.expect(header.e_machine(endian) == elf::EM_AARCH64, ElfHeader, || {
-        format!("e_machine is {}, not EM_AARCH64", header.e_machine(endian))
-    });
+    c.expect(
+        header.e_machine(endian) == elf::EM_AARCH64,
+        ElfHeader,
+        || format!("e_machine is {}, not EM_AARCH64", header.e_machine(endian)),
+    );
 
     c.expect(image.len() <= MAX_IMAGE_SIZE, Size, || {
         format!("file is {} bytes, more than {MAX_IMAGE_SIZE}", image.len())
@@ -341,7 +343,12 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     c.expect(
         load.p_flags(endian).0 == elf::PF_R.0 | elf::PF_X.0,
         OneLoadSegment,
-        || format!("PT_LOAD flags are {}, not R E", flag_text(load.p_flags(endian).0)),
+        || {
+            format!(
+                "PT_LOAD flags are {}, not R E",
+                flag_text(load.p_flags(endian).0)
+            )
+        },
     );
     c.expect(
         load.p_offset(endian) == 0 && load.p_vaddr(endian) == 0,
@@ -369,10 +376,14 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         || "PT_DYNAMIC lies outside the PT_LOAD segment".into(),
     );
     let has_build_id = notes.iter().any(|ph| {
-        ph.notes(endian, image).ok().flatten().is_some_and(|mut it| {
-            std::iter::from_fn(|| it.next().ok().flatten())
-                .any(|n| n.name() == elf::ELF_NOTE_GNU && n.n_type(endian) == elf::NT_GNU_BUILD_ID)
-        })
+        ph.notes(endian, image)
+            .ok()
+            .flatten()
+            .is_some_and(|mut it| {
+                std::iter::from_fn(|| it.next().ok().flatten()).any(|n| {
+                    n.name() == elf::ELF_NOTE_GNU && n.n_type(endian) == elf::NT_GNU_BUILD_ID
+                })
+            })
     });
     c.expect(has_build_id, NoteSegment, || {
         "no PT_NOTE with a GNU build-id note".into()
@@ -436,7 +447,8 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     };
     for section in sections.iter() {
         let kind = section.sh_type(endian);
-        if matches!(kind, elf::SHT_REL | elf::SHT_RELA | elf::SHT_RELR) && section.sh_size(endian) != 0
+        if matches!(kind, elf::SHT_REL | elf::SHT_RELA | elf::SHT_RELR)
+            && section.sh_size(endian) != 0
         {
             let name = sections.section_name(endian, section).unwrap_or(b"?");
             c.fail(
@@ -483,17 +495,30 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         let strings = sections.strings(endian, image, link).unwrap_or_default();
         while let Ok(Some((def, mut auxs))) = verdefs.next() {
             let Ok(Some(aux)) = auxs.next() else { break };
-            let Ok(name) = aux.name(endian, strings) else { break };
+            let Ok(name) = aux.name(endian, strings) else {
+                break;
+            };
             let name = String::from_utf8_lossy(name).into_owned();
             let hash = def.vd_hash.get(endian);
-            c.expect(hash == elf_hash(name.as_bytes()), VersionDefinitions, || {
-                format!("vd_hash of {name} is {hash:#x}, ELF hash is {:#x}", elf_hash(name.as_bytes()))
-            });
+            c.expect(
+                hash == elf_hash(name.as_bytes()),
+                VersionDefinitions,
+                || {
+                    format!(
+                        "vd_hash of {name} is {hash:#x}, ELF hash is {:#x}",
+                        elf_hash(name.as_bytes())
+                    )
+                },
+            );
             let base = def.vd_flags.get(endian).0 & elf::VER_FLG_BASE.0 != 0;
             version_names.push((name, base));
         }
     }
-    for (want, base) in [(SONAME, true), (VERSION_ARM64, false), (VERSION_ALIASES, false)] {
+    for (want, base) in [
+        (SONAME, true),
+        (VERSION_ARM64, false),
+        (VERSION_ALIASES, false),
+    ] {
         c.expect(
             version_names.iter().any(|(n, b)| n == want && *b == base),
             VersionDefinitions,
@@ -507,14 +532,19 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         if index.0 == 0 {
             continue;
         }
-        let name = String::from_utf8_lossy(symbols.symbol_name(endian, sym).unwrap_or(b"?")).into_owned();
+        let name =
+            String::from_utf8_lossy(symbols.symbol_name(endian, sym).unwrap_or(b"?")).into_owned();
         if sym.st_shndx(endian) == elf::SHN_UNDEF {
             c.fail(NoUndefinedSymbols, format!("{name} is undefined"));
             continue;
         }
         let version = versions
             .as_ref()
-            .and_then(|v| v.version(v.version_index(endian, index).index()).ok().flatten())
+            .and_then(|v| {
+                v.version(v.version_index(endian, index).index())
+                    .ok()
+                    .flatten()
+            })
             .map(|v| String::from_utf8_lossy(v.name()).into_owned())
             .unwrap_or_default();
         let bind = sym.st_bind();
@@ -562,7 +592,10 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     }
     for export in &EXPORTS {
         let Some(sym) = found.get(export.name) else {
-            c.fail(Exports, format!("{}@{} is missing", export.name, export.version));
+            c.fail(
+                Exports,
+                format!("{}@{} is missing", export.name, export.version),
+            );
             continue;
         };
         if let Some(target) = export.alias_of.and_then(|t| found.get(t)) {
@@ -608,11 +641,18 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         c.expect(
             code == SIGRETURN_CODE.map(Some) && sym.size == 8,
             Sigreturn,
-            || format!("__kernel_rt_sigreturn is {code:x?} ({} bytes), not mov x8, #139; svc #0", sym.size),
+            || {
+                format!(
+                    "__kernel_rt_sigreturn is {code:x?} ({} bytes), not mov x8, #139; svc #0",
+                    sym.size
+                )
+            },
         );
-        c.expect(word(sym.value.wrapping_sub(4)) == Some(NOP), Sigreturn, || {
-            "no nop before __kernel_rt_sigreturn".into()
-        });
+        c.expect(
+            word(sym.value.wrapping_sub(4)) == Some(NOP),
+            Sigreturn,
+            || "no nop before __kernel_rt_sigreturn".into(),
+        );
     }
 
     let exports = EXPORTS
@@ -637,7 +677,9 @@ fn go_chain_reaches(
 ) -> Option<(u32, bool)> {
     let word = |index: u64| -> Option<u32> {
         let at = usize::try_from(hash_addr.checked_add(index.checked_mul(4)?)?).ok()?;
-        Some(u32::from_le_bytes(image.get(at..at.checked_add(4)?)?.try_into().ok()?))
+        Some(u32::from_le_bytes(
+            image.get(at..at.checked_add(4)?)?.try_into().ok()?,
+        ))
     };
     let nbucket = word(0)?;
     let nchain = word(1)?;
@@ -658,7 +700,6 @@ fn go_chain_reaches(
     }
     None
 }
-
 
 fn segment_name(kind: elf::ProgramType) -> String {
     let known = [

@@ -61,7 +61,10 @@ pub const TEST: &[Prereq] = &[DEBIAN_RUSTC, AARCH64_STD, BINUTILS, GCC, GLIBC, Q
 /// Makes sure every prerequisite is there: installs the missing ones with
 /// apt when running as root, fails naming the command otherwise.
 pub fn ensure(sh: &Shell, needed: &[Prereq]) -> Result<()> {
-    let missing: Vec<&Prereq> = needed.iter().filter(|p| !Path::new(p.probe).exists()).collect();
+    let missing: Vec<&Prereq> = needed
+        .iter()
+        .filter(|p| !Path::new(p.probe).exists())
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -85,9 +88,12 @@ pub fn ensure(sh: &Shell, needed: &[Prereq]) -> Result<()> {
     }
     cmd!(sh, "apt-get update -q").run()?;
     let install = &packages;
-    cmd!(sh, "apt-get install -y -q --no-install-recommends {install...}")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()?;
+    cmd!(
+        sh,
+        "apt-get install -y -q --no-install-recommends {install...}"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()?;
     let still: Vec<&str> = missing
         .iter()
         .filter(|p| !Path::new(p.probe).exists())

@@ -39,7 +39,11 @@ pub fn run(sh: &Shell) -> Result<()> {
         .run()
         .context("formatting differs: run `cargo fmt --all`")?;
     step("cargo clippy");
-    cmd!(sh, "cargo clippy --workspace --all-targets --quiet -- -D warnings").run()?;
+    cmd!(
+        sh,
+        "cargo clippy --workspace --all-targets --quiet -- -D warnings"
+    )
+    .run()?;
     step("cargo xtask build-vdso --check");
     build_vdso::run(sh, true)?;
 
@@ -87,12 +91,63 @@ fn probe(sh: &Shell) -> Result<Tally> {
     .run()
     .context("building the aarch64 probe failed")?;
     let binary = format!("target/aarch64/{TARGET}/release/vdso-probe");
-    let (ok, output) = tee(Command::new("qemu-aarch64").arg(&binary))?;
-    let tally = plain_tally(&output).context("the probe printed no `N passed, M failed` line")?;
+    // One run under `-strace`: qemu writes the trace to stderr, which we keep
+    // in a file to count the time syscalls the fast path made.
+    let trace_path = format!("target/aarch64/{TARGET}/release/vdso-probe.strace");
+    let trace_file = std::fs::File::create(&trace_path)?;
+    let (ok, output) = tee(Command::new("qemu-aarch64")
+        .args(["-strace", &binary])
+        .stderr(trace_file))?;
+    let mut tally =
+        plain_tally(&output).context("the probe printed no `N passed, M failed` line")?;
     if !ok && tally.failed == 0 {
-        bail!("the probe failed without reporting a failed check");
+        bail!("the probe failed without reporting a failed check (trace: {trace_path})");
+    }
+    let trace = std::fs::read_to_string(&trace_path)?;
+    match fast_path_syscalls(&trace) {
+        Ok(0) => {
+            println!("ok no time syscall between the probe's strace markers ({trace_path})");
+            tally.passed += 1;
+        }
+        Ok(n) => {
+            println!("FAIL {n} time syscalls between the probe's strace markers ({trace_path})");
+            tally.failed += 1;
+        }
+        Err(e) => {
+            println!("FAIL strace window: {e} ({trace_path})");
+            tally.failed += 1;
+        }
     }
     Ok(tally)
+}
+
+/// Counts `clock_gettime`/`clock_getres`/`gettimeofday` syscalls in a
+/// `qemu-aarch64 -strace` log between the probe's two markers. Fails if the
+/// markers are missing or if the trace shows no time syscall at all outside
+/// the window (then it would not have shown one inside either).
+fn fast_path_syscalls(trace: &str) -> Result<usize> {
+    let is_time_syscall = |line: &&&str| {
+        ["clock_gettime(", "clock_getres(", "gettimeofday("]
+            .iter()
+            .any(|name| line.contains(name))
+    };
+    let lines: Vec<&str> = trace.lines().collect();
+    let begin = lines
+        .iter()
+        .position(|l| l.contains("/vdso-probe-window-begin"))
+        .context("no begin marker in the trace")?;
+    let end = lines
+        .iter()
+        .position(|l| l.contains("/vdso-probe-window-end"))
+        .context("no end marker in the trace")?;
+    if end < begin {
+        bail!("the markers are out of order");
+    }
+    let outside = lines[..begin].iter().filter(is_time_syscall).count();
+    if outside == 0 {
+        bail!("the trace shows no time syscall at all: is -strace working?");
+    }
+    Ok(lines[begin..end].iter().filter(is_time_syscall).count())
 }
 
 fn step(name: &str) {
@@ -169,5 +224,20 @@ mod tests {
         let t = plain_tally("ok a\nFAIL b: x\n7 passed, 1 failed\n").unwrap();
         assert_eq!((t.passed, t.failed), (7, 1));
         assert!(plain_tally("nothing here\n").is_none());
+    }
+
+    #[test]
+    fn time_syscalls_are_counted_only_inside_the_strace_window() {
+        let trace = "1 clock_gettime(1,0x1) = 0\n\
+                     1 faccessat(AT_FDCWD,\"/vdso-probe-window-begin\",F_OK,0x0) = -1 errno=2\n\
+                     1 write(1,0x2,3) = 3\n\
+                     1 faccessat(AT_FDCWD,\"/vdso-probe-window-end\",F_OK,0x0) = -1 errno=2\n\
+                     1 clock_getres(1,0x1) = 0\n";
+        assert_eq!(fast_path_syscalls(trace).unwrap(), 0);
+        let leaky = trace.replace("1 write(1,0x2,3) = 3", "1 gettimeofday(0x1,0) = 0");
+        assert_eq!(fast_path_syscalls(&leaky).unwrap(), 1);
+        assert!(fast_path_syscalls("1 clock_gettime(1,0x1) = 0\n").is_err());
+        let untraced = trace.replace("1 clock_gettime(1,0x1) = 0\n", "");
+        assert!(fast_path_syscalls(&untraced).is_err());
     }
 }
