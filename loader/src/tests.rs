@@ -37,13 +37,7 @@ impl Counter for SimCounter {
 
 const NS: i128 = 1_000_000_000;
 const SERVED: [i32; 7] = clock::SERVED;
-const HRES: [i32; 5] = [
-    clock::REALTIME,
-    clock::MONOTONIC,
-    clock::MONOTONIC_RAW,
-    clock::BOOTTIME,
-    clock::TAI,
-];
+const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
 const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
 
 fn ts(sec: i64, nsec: i64) -> Timespec {

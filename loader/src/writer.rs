@@ -201,13 +201,7 @@ pub struct Clocks {
 }
 
 /// The counter-driven clocks, in the order of `Writer::bases`.
-const HRES: [i32; 5] = [
-    clock::REALTIME,
-    clock::MONOTONIC,
-    clock::MONOTONIC_RAW,
-    clock::BOOTTIME,
-    clock::TAI,
-];
+const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
 /// Index of REALTIME in [`HRES`] and `Writer::bases`.
 const REALTIME: usize = 0;
 /// Index of MONOTONIC in [`HRES`] and `Writer::bases`.

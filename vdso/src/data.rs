@@ -92,6 +92,8 @@ pub mod clock {
     pub const COARSE_MASK: u32 = 1 << REALTIME_COARSE | 1 << MONOTONIC_COARSE;
     /// Clocks computed from the counter with `vdso_data[CS_RAW]` (`VDSO_RAW`).
     pub const RAW_MASK: u32 = 1 << MONOTONIC_RAW;
+    /// The served clocks computed from the counter (all but the coarse ones).
+    pub const COUNTER_CLOCKS: [i32; 5] = [REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME, TAI];
     /// Every clock the data page serves; all others go to the syscall.
     pub const SERVED: [i32; 7] = [
         REALTIME,

@@ -44,13 +44,7 @@ type Gettimeofday = unsafe extern "C" fn(*mut Timeval, *mut Timezone) -> i32;
 type ClockGetres = unsafe extern "C" fn(i32, *mut Timespec) -> i32;
 
 /// The high-resolution clocks, in `Clocks` field order.
-const HRES: [i32; 5] = [
-    clock::REALTIME,
-    clock::MONOTONIC,
-    clock::MONOTONIC_RAW,
-    clock::BOOTTIME,
-    clock::TAI,
-];
+const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
 
 /// Clock ids the page does not serve: CPU-time clocks, alarm clocks, ids
 /// Linux rejects, and a dynamic CPU clock (`-6`: the calling process's

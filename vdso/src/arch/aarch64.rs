@@ -85,6 +85,31 @@ impl Counter for ArchCounter {
     }
 }
 
+/// A two-argument syscall; returns `x0` (0 or a negative errno).
+///
+/// # Safety
+///
+/// `nr` is a syscall that takes a clock id or pointer in `x0` and a pointer
+/// in `x1`, and validates both itself (the kernel returns `-EFAULT` for a bad
+/// pointer; it never faults in user space).
+#[inline(always)]
+unsafe fn syscall2(nr: u64, a0: u64, a1: u64) -> i32 {
+    let ret: i64;
+    // SAFETY: a plain `svc #0`; per this function's contract the kernel
+    // validates both arguments and writes only where they point. It clobbers
+    // nothing but `x0`.
+    unsafe {
+        asm!(
+            "svc #0",
+            in("x8") nr,
+            inlateout("x0") a0 => ret,
+            in("x1") a1,
+            options(nostack),
+        );
+    }
+    ret as i32
+}
+
 /// The real `clock_gettime` syscall.
 ///
 /// # Safety
@@ -92,18 +117,8 @@ impl Counter for ArchCounter {
 /// None beyond the syscall's own: the kernel checks `ts`.
 #[inline(always)]
 pub unsafe fn clock_gettime_syscall(clock: i32, ts: *mut Timespec) -> i32 {
-    let ret: i64;
-    // SAFETY: a plain syscall; the kernel validates `ts` and writes only there.
-    unsafe {
-        asm!(
-            "svc #0",
-            in("x8") NR_CLOCK_GETTIME,
-            inlateout("x0") i64::from(clock) => ret,
-            in("x1") ts,
-            options(nostack),
-        );
-    }
-    ret as i32
+    // SAFETY: clock_gettime validates its clock id and pointer.
+    unsafe { syscall2(NR_CLOCK_GETTIME, clock as i64 as u64, ts as u64) }
 }
 
 /// The real `clock_getres` syscall.
@@ -113,18 +128,8 @@ pub unsafe fn clock_gettime_syscall(clock: i32, ts: *mut Timespec) -> i32 {
 /// None beyond the syscall's own: the kernel checks `res`.
 #[inline(always)]
 pub unsafe fn clock_getres_syscall(clock: i32, res: *mut Timespec) -> i32 {
-    let ret: i64;
-    // SAFETY: a plain syscall; the kernel validates `res` and writes only there.
-    unsafe {
-        asm!(
-            "svc #0",
-            in("x8") NR_CLOCK_GETRES,
-            inlateout("x0") i64::from(clock) => ret,
-            in("x1") res,
-            options(nostack),
-        );
-    }
-    ret as i32
+    // SAFETY: clock_getres validates its clock id and pointer.
+    unsafe { syscall2(NR_CLOCK_GETRES, clock as i64 as u64, res as u64) }
 }
 
 /// The real `gettimeofday` syscall.
@@ -134,19 +139,8 @@ pub unsafe fn clock_getres_syscall(clock: i32, res: *mut Timespec) -> i32 {
 /// None beyond the syscall's own: the kernel checks `tv` and `tz`.
 #[inline(always)]
 pub unsafe fn gettimeofday_syscall(tv: *mut Timeval, tz: *mut Timezone) -> i32 {
-    let ret: i64;
-    // SAFETY: a plain syscall; the kernel validates both pointers and writes
-    // only there.
-    unsafe {
-        asm!(
-            "svc #0",
-            in("x8") NR_GETTIMEOFDAY,
-            inlateout("x0") tv => ret,
-            in("x1") tz,
-            options(nostack),
-        );
-    }
-    ret as i32
+    // SAFETY: gettimeofday validates both pointers.
+    unsafe { syscall2(NR_GETTIMEOFDAY, tv as u64, tz as u64) }
 }
 
 // `__kernel_rt_sigreturn`: exactly `mov x8, #__NR_rt_sigreturn; svc #0`, the
