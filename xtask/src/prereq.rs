@@ -71,7 +71,7 @@ pub fn ensure(sh: &Shell, needed: &[Prereq]) -> Result<()> {
     let packages: Vec<&str> = missing.iter().map(|p| p.package).collect();
     let what: Vec<&str> = missing.iter().map(|p| p.what).collect();
     let command = format!(
-        "dpkg --add-architecture arm64 && apt-get update && apt-get install -y --no-install-recommends {}",
+        "dpkg --add-architecture arm64 && apt-get update && apt-get install -y {}",
         packages.join(" ")
     );
     let uid = cmd!(sh, "id -u").read().unwrap_or_default();
@@ -88,12 +88,9 @@ pub fn ensure(sh: &Shell, needed: &[Prereq]) -> Result<()> {
     }
     cmd!(sh, "apt-get update -q").run()?;
     let install = &packages;
-    cmd!(
-        sh,
-        "apt-get install -y -q --no-install-recommends {install...}"
-    )
-    .env("DEBIAN_FRONTEND", "noninteractive")
-    .run()?;
+    cmd!(sh, "apt-get install -y -q {install...}")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
     let still: Vec<&str> = missing
         .iter()
         .filter(|p| !Path::new(p.probe).exists())
