@@ -113,8 +113,10 @@ pub struct Config {
     /// Width of the counter in bits, 1 to 64: `counter - cycle_last` is taken
     /// modulo `2^counter_bits` (`vdso_data.mask`). [`Config::new`] derives it
     /// from the frequency as Linux does (`arch_counter_get_width`): enough
-    /// bits for the architecture's 40-year roll-over, at least 56. That is
-    /// also how long one publish stays good without a tick.
+    /// bits for the architecture's 40-year roll-over, at least 56. One
+    /// publish stays good without a tick for half the counter's range (the
+    /// reader takes a delta in the upper half for a counter behind
+    /// `cycle_last` and asks the syscall): at least 20 years.
     pub counter_bits: u32,
     /// What `clock_getres` reports for the high-resolution clocks (REALTIME,
     /// MONOTONIC, MONOTONIC_RAW, BOOTTIME, TAI), in ns; Linux with high
