@@ -13,7 +13,7 @@
 //!    alias its target's type but not its size).
 //! 4. [`check_image`] and the x18 scan must pass, or nothing is written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use object::elf::{self, FileHeader64};
@@ -23,7 +23,7 @@ use xshell::{cmd, Shell};
 
 use xtask::check::{check_image, Report, EXPORTS, VERSION_ALIASES, VERSION_ARM64};
 
-use crate::prereq::{self, TARGET};
+use xtask::prereq::{self, TARGET};
 
 /// The committed image.
 pub const IMAGE_PATH: &str = "loader/vdso.so";
@@ -278,12 +278,4 @@ fn print_summary(report: &Report) {
         "hash: SysV DT_HASH, {} buckets, no DT_GNU_HASH; Go 1.19's bucket reaches __kernel_clock_gettime",
         report.nbucket
     );
-}
-
-/// Where the workspace root is: the parent of this crate.
-pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf()
 }

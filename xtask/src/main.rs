@@ -6,9 +6,9 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xshell::Shell;
+use xtask::prereq;
 
 mod build_vdso;
-mod prereq;
 mod test;
 
 /// Build, check and test the pure-Rust aarch64 vDSO.
@@ -39,7 +39,7 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let sh = Shell::new()?;
-    sh.change_dir(build_vdso::project_root());
+    sh.change_dir(xtask::project_root());
     match cli.command {
         Command::BuildVdso { check } => build_vdso::run(&sh, check),
         Command::Test => test::run(&sh),

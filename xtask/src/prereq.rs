@@ -47,6 +47,16 @@ const GLIBC: Prereq = Prereq {
     probe: "/usr/aarch64-linux-gnu/lib/libc.a",
     package: "libc6-dev-arm64-cross",
 };
+const MUSL: Prereq = Prereq {
+    what: "aarch64 musl (static C clients)",
+    probe: "/usr/lib/aarch64-linux-musl/musl-gcc.specs",
+    package: "musl-dev:arm64",
+};
+const GO: Prereq = Prereq {
+    what: "Go (the Go client, GOARCH=arm64)",
+    probe: "/usr/bin/go",
+    package: "golang-go",
+};
 const QEMU_USER: Prereq = Prereq {
     what: "qemu-aarch64 (user mode)",
     probe: "/usr/bin/qemu-aarch64",
@@ -56,7 +66,16 @@ const QEMU_USER: Prereq = Prereq {
 /// What `cargo xtask build-vdso` needs.
 pub const IMAGE: &[Prereq] = &[DEBIAN_RUSTC, AARCH64_STD, BINUTILS];
 /// What `cargo xtask test` needs.
-pub const TEST: &[Prereq] = &[DEBIAN_RUSTC, AARCH64_STD, BINUTILS, GCC, GLIBC, QEMU_USER];
+pub const TEST: &[Prereq] = &[
+    DEBIAN_RUSTC,
+    AARCH64_STD,
+    BINUTILS,
+    GCC,
+    GLIBC,
+    MUSL,
+    GO,
+    QEMU_USER,
+];
 
 /// Makes sure every prerequisite is there: installs the missing ones with
 /// apt when running as root, fails naming the command otherwise.

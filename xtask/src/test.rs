@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
 use crate::build_vdso;
-use crate::prereq::{self, TARGET};
+use xtask::prereq;
 
 /// Passed and failed counts from one runner.
 #[derive(Default, Debug, Clone, Copy)]
@@ -73,30 +73,15 @@ pub fn run(sh: &Shell) -> Result<()> {
 /// maps the committed image like a kernel would and compares every export
 /// with the syscall.
 fn probe(sh: &Shell) -> Result<Tally> {
-    prereq::aarch64_cargo(
-        sh,
-        &[
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "vdso-probe",
-            "--target",
-            TARGET,
-            "--target-dir",
-            "target/aarch64",
-        ],
-    )
-    .env("RUSTFLAGS", "-C target-feature=+crt-static")
-    .run()
-    .context("building the aarch64 probe failed")?;
-    let binary = format!("target/aarch64/{TARGET}/release/vdso-probe");
+    let binary = xtask::build_aarch64_bin(sh, "vdso-probe")?;
     // One run under `-strace`: qemu writes the trace to stderr, which we keep
     // in a file to count the time syscalls the fast path made.
-    let trace_path = format!("target/aarch64/{TARGET}/release/vdso-probe.strace");
+    let trace_path = binary.with_extension("strace");
+    let trace_path = trace_path.display().to_string();
     let trace_file = std::fs::File::create(&trace_path)?;
     let (ok, output) = tee(Command::new("qemu-aarch64")
-        .args(["-strace", &binary])
+        .arg("-strace")
+        .arg(&binary)
         .stderr(trace_file))?;
     let mut tally =
         plain_tally(&output).context("the probe printed no `N passed, M failed` line")?;
