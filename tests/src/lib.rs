@@ -10,11 +10,14 @@
 //! of an A64 instruction name general-purpose registers (for the x18 check).
 //!
 //! The tests themselves are in `tests/`: `image.rs` (one test per requirement of DESIGN §1),
-//! `clients.rs` (every client resolves every export; broken and garbage images), and
-//! `checker.rs` (`xtask::check::check_image` accepts the image and rejects each broken copy).
+//! `clients.rs` (every client resolves every export; broken and garbage images),
+//! `checker.rs` (`xtask::check::check_image` accepts the image and rejects each broken copy),
+//! and `e2e.rs` (real musl, glibc, Go and Rust programs under `qemu-aarch64` through the exec
+//! harness use the vDSO: [`e2e`] reads their output and qemu's `-strace` traces).
 
 pub mod a64;
 pub mod clients;
+pub mod e2e;
 pub mod elf;
 pub mod hash;
 pub mod image;

@@ -9,6 +9,7 @@ use xshell::Shell;
 use xtask::prereq;
 
 mod build_vdso;
+mod run;
 mod test;
 
 /// Build, check and test the pure-Rust aarch64 vDSO.
@@ -34,6 +35,13 @@ enum Command {
     Test,
     /// Install the Debian packages the other commands need (as root).
     Prereqs,
+    /// Run a static aarch64 program under qemu-aarch64 with our vDSO: the
+    /// exec harness maps the image, publishes the time and starts the
+    /// program, which then reads the clocks without system calls.
+    ///
+    /// Exits with the program's exit status. Example:
+    /// `cargo xtask run --fake-epoch 2000000000 -- ./date`
+    Run(run::Run),
 }
 
 fn main() -> Result<()> {
@@ -44,5 +52,6 @@ fn main() -> Result<()> {
         Command::BuildVdso { check } => build_vdso::run(&sh, check),
         Command::Test => test::run(&sh),
         Command::Prereqs => prereq::ensure(&sh, prereq::TEST),
+        Command::Run(run) => run.run(&sh),
     }
 }

@@ -1,0 +1,137 @@
+//! The harness's command line, a contract the end-to-end tests rely on:
+//!
+//! ```text
+//! vdso-exec [--fake-epoch SECS] [--] PROGRAM [ARGS...]
+//! ```
+//!
+//! Options come before `PROGRAM`; everything after it belongs to the
+//! program, even if it looks like an option. Arguments are C strings, passed
+//! on byte for byte.
+
+use std::ffi::CStr;
+
+/// One line of usage, printed (on stderr) with every usage error.
+pub const USAGE: &str = "usage: vdso-exec [--fake-epoch SECS] [--] PROGRAM [ARGS...]";
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invocation<'a> {
+    /// `--fake-epoch SECS`: publish this REALTIME (seconds since the epoch)
+    /// instead of the host's.
+    pub fake_epoch: Option<i64>,
+    /// The program's path, as given; also its `argv[0]` and `AT_EXECFN`.
+    pub program: &'a CStr,
+    /// The program's argv: `program`, then its arguments.
+    pub argv: Vec<&'a CStr>,
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// Run a program.
+    Run(Invocation<'a>),
+    /// `--help` / `-h`.
+    Help,
+}
+
+/// Parses the harness's arguments (without its own `argv[0]`). The error is
+/// the reason, for one line on stderr.
+pub fn parse<'a>(args: &[&'a CStr]) -> Result<Command<'a>, String> {
+    let mut fake_epoch = None;
+    let mut rest = args;
+    while let Some((&arg, tail)) = rest.split_first() {
+        let bytes = arg.to_bytes();
+        let epoch_value = if bytes == b"--fake-epoch" {
+            let (&value, tail) = tail
+                .split_first()
+                .ok_or("--fake-epoch needs a value (seconds since the epoch)")?;
+            rest = tail;
+            Some(value.to_bytes())
+        } else if let Some(value) = bytes.strip_prefix(b"--fake-epoch=") {
+            rest = tail;
+            Some(value)
+        } else {
+            None
+        };
+        if let Some(value) = epoch_value {
+            let text = std::str::from_utf8(value).unwrap_or("");
+            let secs = text.parse::<i64>().map_err(|_| {
+                format!(
+                    "--fake-epoch takes whole seconds since the epoch, not {:?}",
+                    String::from_utf8_lossy(value)
+                )
+            })?;
+            fake_epoch = Some(secs);
+            continue;
+        }
+        match bytes {
+            b"--" => {
+                rest = tail;
+                break;
+            }
+            b"-h" | b"--help" => return Ok(Command::Help),
+            // A lone "-" is a (strange) file name; anything else that
+            // starts with "-" is an option we do not know.
+            [b'-', _, ..] => {
+                return Err(format!(
+                    "unknown option {:?} (put `--` before a program whose name starts with -)",
+                    arg.to_string_lossy()
+                ))
+            }
+            _ => break,
+        }
+    }
+    let (&program, _) = rest.split_first().ok_or("no PROGRAM given")?;
+    Ok(Command::Run(Invocation {
+        fake_epoch,
+        program,
+        argv: rest.to_vec(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<'a>(args: &[&'a CStr]) -> Invocation<'a> {
+        match parse(args) {
+            Ok(Command::Run(invocation)) => invocation,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn program_and_arguments_pass_through_untouched() {
+        let inv = run(&[c"./prog", c"--fake-epoch", c"-x", c"--"]);
+        assert_eq!(inv.fake_epoch, None);
+        assert_eq!(inv.program, c"./prog");
+        assert_eq!(inv.argv, [c"./prog", c"--fake-epoch", c"-x", c"--"]);
+    }
+
+    #[test]
+    fn fake_epoch_is_read_before_the_program_in_both_spellings() {
+        let inv = run(&[c"--fake-epoch", c"2000000000", c"--", c"p", c"a"]);
+        assert_eq!(inv.fake_epoch, Some(2_000_000_000));
+        assert_eq!(inv.argv, [c"p", c"a"]);
+        let inv = run(&[c"--fake-epoch=-5", c"p"]);
+        assert_eq!(inv.fake_epoch, Some(-5));
+        assert_eq!(inv.argv, [c"p"]);
+    }
+
+    #[test]
+    fn double_dash_allows_a_program_named_like_an_option() {
+        let inv = run(&[c"--", c"--weird"]);
+        assert_eq!(inv.program, c"--weird");
+    }
+
+    #[test]
+    fn usage_errors_say_what_is_wrong() {
+        let err = |args: &[&CStr]| parse(args).unwrap_err();
+        assert!(err(&[]).contains("no PROGRAM"));
+        assert!(err(&[c"--"]).contains("no PROGRAM"));
+        assert!(err(&[c"--fake-epoch"]).contains("needs a value"));
+        assert!(err(&[c"--fake-epoch", c"soon", c"p"]).contains("whole seconds"));
+        assert!(err(&[c"--strace", c"p"]).contains("unknown option"));
+        assert_eq!(parse(&[c"--help"]), Ok(Command::Help));
+    }
+}

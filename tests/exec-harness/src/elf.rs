@@ -1,0 +1,752 @@
+//! Which programs the harness runs, and where their segments go: the checks
+//! a kernel's ELF loader makes before it commits to an exec (Linux
+//! `fs/binfmt_elf.c`, `load_elf_binary`), as pure functions over the file's
+//! bytes, so the host tests can feed them crafted headers.
+//!
+//! Supported: ELF64, little-endian, `EM_AARCH64`, and either `ET_EXEC` (a
+//! static executable, loaded where it is linked) or `ET_DYN` without
+//! `PT_INTERP` (a static-PIE, loaded at a base we choose). That covers static
+//! glibc, musl and Go programs. Everything else gets an [`Error`] that says
+//! what the file is; nothing here panics on any input.
+
+use std::fmt;
+
+/// `e_machine` of aarch64.
+pub const EM_AARCH64: u16 = 183;
+/// `e_type`: an executable linked at fixed addresses.
+pub const ET_EXEC: u16 = 2;
+/// `e_type`: a position-independent object (shared library or PIE).
+pub const ET_DYN: u16 = 3;
+/// `p_type`: a loadable segment.
+pub const PT_LOAD: u32 = 1;
+/// `p_type`: the dynamic section.
+pub const PT_DYNAMIC: u32 = 2;
+/// `p_type`: the path of the program interpreter (the dynamic linker).
+pub const PT_INTERP: u32 = 3;
+/// `p_type`: the program header table itself.
+pub const PT_PHDR: u32 = 6;
+/// `p_type`: the stack's permissions (`PF_X`: executable stack).
+pub const PT_GNU_STACK: u32 = 0x6474_e551;
+/// `p_flags`: executable.
+pub const PF_X: u32 = 1;
+/// `p_flags`: writable.
+pub const PF_W: u32 = 2;
+/// `p_flags`: readable.
+pub const PF_R: u32 = 4;
+/// `d_tag`: a needed shared library.
+const DT_NEEDED: u64 = 1;
+/// `d_tag`: the end of the dynamic section.
+const DT_NULL: u64 = 0;
+
+/// Size of the ELF64 file header.
+pub const EHDR_SIZE: usize = 64;
+/// Size of one ELF64 program header (`AT_PHENT`).
+pub const PHDR_SIZE: usize = 56;
+/// The page size segments are mapped with.
+pub const PAGE_SIZE: u64 = 4096;
+/// Addresses at or above this are not user space on aarch64 Linux (48-bit
+/// virtual addresses, `TASK_SIZE_64`).
+pub const USER_ADDR_END: u64 = 1 << 48;
+
+/// Why a file is not a program the harness runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Shorter than an ELF header.
+    TooShort,
+    /// Starts with `#!`.
+    Script,
+    /// No ELF magic.
+    NotElf,
+    /// `EI_CLASS` is not ELFCLASS64.
+    Not64Bit,
+    /// `EI_DATA` is not ELFDATA2LSB.
+    BigEndian,
+    /// `e_machine` is not `EM_AARCH64`.
+    Machine(u16),
+    /// `e_type` is neither `ET_EXEC` nor `ET_DYN`.
+    Type(u16),
+    /// Has `PT_INTERP`: dynamically linked.
+    Interpreter(String),
+    /// `ET_DYN` without an entry point: a shared library.
+    SharedLibrary,
+    /// `ET_DYN` that needs other shared objects but has no interpreter.
+    Needs(String),
+    /// A header field is impossible; the text says which.
+    Malformed(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::TooShort => f.write_str("not an ELF file (shorter than an ELF header)"),
+            Error::Script => f.write_str("a script (#!), not an ELF executable"),
+            Error::NotElf => f.write_str("not an ELF file"),
+            Error::Not64Bit => f.write_str("a 32-bit ELF file"),
+            Error::BigEndian => f.write_str("a big-endian ELF file"),
+            Error::Machine(machine) => write!(
+                f,
+                "an ELF file for {} (e_machine {machine}), not aarch64",
+                machine_name(*machine)
+            ),
+            Error::Type(1) => f.write_str("a relocatable object (ET_REL), not an executable"),
+            Error::Type(4) => f.write_str("a core dump (ET_CORE), not an executable"),
+            Error::Type(t) => write!(f, "an ELF file of type {t}, not an executable"),
+            Error::Interpreter(interp) => {
+                write!(f, "dynamically linked (interpreter {interp})")
+            }
+            Error::SharedLibrary => f.write_str("a shared library (ET_DYN without an entry point)"),
+            Error::Needs(what) => write!(
+                f,
+                "needs shared libraries ({what}) but names no interpreter"
+            ),
+            Error::Malformed(what) => write!(f, "a malformed ELF file: {what}"),
+        }
+    }
+}
+
+/// A name for the architectures people are likely to try.
+fn machine_name(machine: u16) -> &'static str {
+    match machine {
+        3 => "x86 (i386)",
+        8 => "MIPS",
+        20 => "PowerPC",
+        21 => "PowerPC64",
+        22 => "s390",
+        40 => "32-bit ARM",
+        62 => "x86-64",
+        243 => "RISC-V",
+        258 => "LoongArch",
+        _ => "another architecture",
+    }
+}
+
+/// How the program is placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `ET_EXEC`: at the addresses it is linked at.
+    Static,
+    /// `ET_DYN` without `PT_INTERP`: anywhere; it relocates itself.
+    StaticPie,
+}
+
+/// One `PT_LOAD` program header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Where the segment starts in memory (before the load bias).
+    pub vaddr: u64,
+    /// Bytes in memory; beyond `filesz` they are zero (bss).
+    pub memsz: u64,
+    /// Where its bytes start in the file.
+    pub offset: u64,
+    /// Bytes taken from the file.
+    pub filesz: u64,
+    /// `PF_R | PF_W | PF_X`.
+    pub flags: u32,
+}
+
+impl Segment {
+    /// The end of the segment in memory (before the load bias).
+    pub fn end(&self) -> u64 {
+        // Cannot overflow: `parse` checked it.
+        self.vaddr + self.memsz
+    }
+}
+
+/// A validated program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    /// How it is placed.
+    pub kind: Kind,
+    /// `e_entry` (before the load bias).
+    pub entry: u64,
+    /// The address of the program headers in memory (before the load bias):
+    /// the `AT_PHDR` value, which libc uses to find `PT_TLS`.
+    pub phdr: u64,
+    /// `e_phnum` (`AT_PHNUM`).
+    pub phnum: u16,
+    /// The `PT_LOAD` segments, in ascending address order.
+    pub segments: Vec<Segment>,
+    /// Whether `PT_GNU_STACK` asks for an executable stack.
+    pub exec_stack: bool,
+}
+
+/// A little-endian reader of a byte slice that fails instead of panicking.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn array<const N: usize>(&self, at: u64) -> Option<[u8; N]> {
+        let at = usize::try_from(at).ok()?;
+        self.0.get(at..at.checked_add(N)?)?.try_into().ok()
+    }
+    fn u16(&self, at: u64) -> Option<u16> {
+        self.array(at).map(u16::from_le_bytes)
+    }
+    fn u32(&self, at: u64) -> Option<u32> {
+        self.array(at).map(u32::from_le_bytes)
+    }
+    fn u64(&self, at: u64) -> Option<u64> {
+        self.array(at).map(u64::from_le_bytes)
+    }
+    /// The bytes `[offset, offset + len)`, if the file has them.
+    fn range(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        self.0.get(start..end)
+    }
+}
+
+fn malformed(what: impl Into<String>) -> Error {
+    Error::Malformed(what.into())
+}
+
+/// Checks that `file` is a program the harness can run and returns what
+/// the loader needs from it.
+pub fn parse(file: &[u8]) -> Result<Program, Error> {
+    if file.starts_with(b"#!") {
+        return Err(Error::Script);
+    }
+    if file.len() < EHDR_SIZE {
+        return Err(if file.starts_with(b"\x7fELF") || file.len() < 4 {
+            Error::TooShort
+        } else {
+            Error::NotElf
+        });
+    }
+    if !file.starts_with(b"\x7fELF") {
+        return Err(Error::NotElf);
+    }
+    // e_ident[EI_CLASS], e_ident[EI_DATA].
+    if file[4] != 2 {
+        return Err(Error::Not64Bit);
+    }
+    if file[5] != 1 {
+        return Err(Error::BigEndian);
+    }
+    let bytes = Bytes(file);
+    let header = |at: u64| bytes.u64(at).ok_or_else(|| malformed("short header"));
+    let e_type = bytes.u16(16).ok_or(Error::TooShort)?;
+    let e_machine = bytes.u16(18).ok_or(Error::TooShort)?;
+    if e_machine != EM_AARCH64 {
+        return Err(Error::Machine(e_machine));
+    }
+    let kind = match e_type {
+        ET_EXEC => Kind::Static,
+        ET_DYN => Kind::StaticPie,
+        other => return Err(Error::Type(other)),
+    };
+    let entry = header(24)?;
+    let phoff = header(32)?;
+    let phentsize = bytes.u16(54).ok_or(Error::TooShort)?;
+    let phnum = bytes.u16(56).ok_or(Error::TooShort)?;
+    if usize::from(phentsize) != PHDR_SIZE {
+        return Err(malformed(format!(
+            "e_phentsize is {phentsize}, not {PHDR_SIZE}"
+        )));
+    }
+    if phnum == 0 {
+        return Err(malformed("no program headers"));
+    }
+    let table_len = u64::from(phnum) * PHDR_SIZE as u64;
+    if bytes.range(phoff, table_len).is_none() {
+        return Err(malformed("the program headers lie outside the file"));
+    }
+
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut pt_phdr = None;
+    let mut dynamic = None;
+    let mut exec_stack = false;
+    for i in 0..u64::from(phnum) {
+        let ph = phoff + i * PHDR_SIZE as u64;
+        // Inside the table checked above, so every read succeeds.
+        let field = |at: u64| bytes.u64(ph + at).ok_or_else(|| malformed("short phdr"));
+        let p_type = bytes.u32(ph).ok_or_else(|| malformed("short phdr"))?;
+        let p_flags = bytes.u32(ph + 4).ok_or_else(|| malformed("short phdr"))?;
+        let (offset, vaddr, filesz, memsz) = (field(8)?, field(16)?, field(32)?, field(40)?);
+        match p_type {
+            PT_INTERP => {
+                let path = bytes
+                    .range(offset, filesz)
+                    .map(|raw| {
+                        let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
+                        String::from_utf8_lossy(raw).into_owned()
+                    })
+                    .unwrap_or_else(|| "outside the file".to_string());
+                return Err(Error::Interpreter(path));
+            }
+            PT_LOAD => {
+                if filesz > memsz {
+                    return Err(malformed(format!(
+                        "segment at {vaddr:#x} has more file bytes than memory bytes"
+                    )));
+                }
+                if bytes.range(offset, filesz).is_none() {
+                    return Err(malformed(format!(
+                        "segment at {vaddr:#x} lies outside the file"
+                    )));
+                }
+                match vaddr.checked_add(memsz) {
+                    Some(end) if end <= USER_ADDR_END => {}
+                    _ => {
+                        return Err(malformed(format!(
+                            "segment at {vaddr:#x} ends beyond user space"
+                        )))
+                    }
+                }
+                if memsz == 0 {
+                    continue;
+                }
+                let segment = Segment {
+                    vaddr,
+                    memsz,
+                    offset,
+                    filesz,
+                    flags: p_flags,
+                };
+                if let Some(last) = segments.last() {
+                    if vaddr < last.end() {
+                        return Err(malformed(format!(
+                            "segment at {vaddr:#x} overlaps the one before or is out of order"
+                        )));
+                    }
+                }
+                segments.push(segment);
+            }
+            PT_PHDR => pt_phdr = Some(vaddr),
+            PT_DYNAMIC => dynamic = Some((offset, filesz)),
+            PT_GNU_STACK => exec_stack = p_flags & PF_X != 0,
+            _ => {}
+        }
+    }
+    let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
+        return Err(malformed("no loadable segment"));
+    };
+    if kind == Kind::StaticPie {
+        if entry == 0 {
+            return Err(Error::SharedLibrary);
+        }
+        if let Some((offset, len)) = dynamic {
+            if let Some(needed) = needed_count(&bytes, offset, len) {
+                return Err(Error::Needs(needed));
+            }
+        }
+    }
+    // The whole image must fit user space once placed; a static-PIE's image
+    // is moved as a whole, so only its size matters.
+    if kind == Kind::StaticPie && last.end() - first.vaddr > USER_ADDR_END / 2 {
+        return Err(malformed(
+            "the segments span more than half the address space",
+        ));
+    }
+    let runs_entry = |s: &Segment| s.flags & PF_X != 0 && s.vaddr <= entry && entry < s.end();
+    if !segments.iter().any(runs_entry) {
+        return Err(malformed(format!(
+            "the entry point {entry:#x} is not in an executable segment"
+        )));
+    }
+    // `AT_PHDR` as Linux computes it (6.12 `load_elf_binary`): the address
+    // at which the load segment holding the header table maps it; else
+    // what `PT_PHDR` says.
+    let phdr = segments
+        .iter()
+        .find(|s| s.offset <= phoff && phoff + table_len <= s.offset + s.filesz)
+        .map(|s| s.vaddr + (phoff - s.offset))
+        .or(pt_phdr)
+        .ok_or_else(|| malformed("the program headers are not in a loadable segment"))?;
+    Ok(Program {
+        kind,
+        entry,
+        phdr,
+        phnum,
+        segments,
+        exec_stack,
+    })
+}
+
+/// `Some(description)` if the dynamic section at `offset` names a
+/// `DT_NEEDED` library: such a program cannot run without a dynamic linker.
+fn needed_count(bytes: &Bytes<'_>, offset: u64, len: u64) -> Option<String> {
+    let mut count = 0;
+    for i in 0..len / 16 {
+        let Some(tag) = bytes.u64(offset + i * 16) else {
+            break;
+        };
+        match tag {
+            DT_NULL => break,
+            DT_NEEDED => count += 1,
+            _ => {}
+        }
+    }
+    (count > 0).then(|| format!("{count} DT_NEEDED entries"))
+}
+
+/// Protection bits for `mmap`/`mprotect`.
+pub mod prot {
+    /// `PROT_READ`.
+    pub const READ: u32 = 1;
+    /// `PROT_WRITE`.
+    pub const WRITE: u32 = 2;
+    /// `PROT_EXEC`.
+    pub const EXEC: u32 = 4;
+}
+
+/// The `mprotect` protection for segment flags.
+pub fn protection(flags: u32) -> u32 {
+    let mut prot = 0;
+    if flags & PF_R != 0 {
+        prot |= prot::READ;
+    }
+    if flags & PF_W != 0 {
+        prot |= prot::WRITE;
+    }
+    if flags & PF_X != 0 {
+        prot |= prot::EXEC;
+    }
+    prot
+}
+
+/// A page-aligned range of the client's address space and its final
+/// protection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// First byte (page-aligned).
+    pub start: u64,
+    /// One past the last byte (page-aligned).
+    pub end: u64,
+    /// `PROT_*` bits.
+    pub prot: u32,
+}
+
+fn page_down(addr: u64) -> u64 {
+    addr & !(PAGE_SIZE - 1)
+}
+
+fn page_up(addr: u64) -> Option<u64> {
+    Some(addr.checked_add(PAGE_SIZE - 1)? & !(PAGE_SIZE - 1))
+}
+
+impl Program {
+    /// The load bias: 0 for a static executable; for a static-PIE, what
+    /// moves its first segment's page to `pie_base` (page-aligned). Add it
+    /// with `wrapping_add`: it is negative for a PIE linked above the base.
+    pub fn load_bias(&self, pie_base: u64) -> u64 {
+        match self.kind {
+            Kind::Static => 0,
+            // `segments` is never empty after `parse`.
+            Kind::StaticPie => {
+                pie_base.wrapping_sub(page_down(self.segments.first().map_or(0, |s| s.vaddr)))
+            }
+        }
+    }
+
+    /// The pages to map, at `bias`, each with its final protection, in
+    /// ascending order and disjoint. Two segments may share a page (the end
+    /// of one and the start of the next); that page gets both
+    /// protections, as it would with Linux, which maps the segments one
+    /// after the other over it. `None` if a region would leave user space.
+    pub fn regions(&self, bias: u64) -> Option<Vec<Region>> {
+        let mut regions: Vec<Region> = Vec::new();
+        for segment in &self.segments {
+            // The bias is an offset modulo 2^64 (a static-PIE linked above
+            // its new base moves down).
+            let start = page_down(segment.vaddr.wrapping_add(bias));
+            let end = page_up(segment.end().wrapping_add(bias))?;
+            if end <= start || end > USER_ADDR_END {
+                return None;
+            }
+            let prot = protection(segment.flags);
+            match regions.last_mut() {
+                // Sorted, byte-disjoint segments share at most the page
+                // holding the previous segment's end.
+                Some(last) if start < last.end => {
+                    let shared_end = last.end.min(end);
+                    let tail = Region {
+                        start: shared_end,
+                        end,
+                        prot,
+                    };
+                    let shared = Region {
+                        start,
+                        end: shared_end,
+                        prot: last.prot | prot,
+                    };
+                    last.end = start;
+                    if last.start == last.end {
+                        regions.pop();
+                    }
+                    regions.push(shared);
+                    if tail.start < tail.end {
+                        regions.push(tail);
+                    }
+                }
+                _ => regions.push(Region { start, end, prot }),
+            }
+        }
+        Some(regions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little ELF64 file: header, program headers right after it, then
+    /// `body` bytes.
+    struct Builder {
+        e_type: u16,
+        machine: u16,
+        entry: u64,
+        phdrs: Vec<(u32, u32, u64, u64, u64, u64)>, // type, flags, offset, vaddr, filesz, memsz
+        size: usize,
+    }
+
+    impl Builder {
+        /// A static executable like a static musl one: text R+X at 0x400000
+        /// covering the headers, data RW with bss after it.
+        fn static_exe() -> Builder {
+            Builder {
+                e_type: ET_EXEC,
+                machine: EM_AARCH64,
+                entry: 0x400100,
+                phdrs: vec![
+                    (PT_LOAD, PF_R | PF_X, 0, 0x400000, 0x1000, 0x1000),
+                    (PT_LOAD, PF_R | PF_W, 0x1000, 0x411000, 0x100, 0x2000),
+                    (PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 0),
+                ],
+                size: 0x1100,
+            }
+        }
+
+        fn bytes(&self) -> Vec<u8> {
+            let mut file = vec![0u8; self.size.max(EHDR_SIZE + PHDR_SIZE * self.phdrs.len())];
+            file[..4].copy_from_slice(b"\x7fELF");
+            file[4] = 2;
+            file[5] = 1;
+            file[6] = 1;
+            file[16..18].copy_from_slice(&self.e_type.to_le_bytes());
+            file[18..20].copy_from_slice(&self.machine.to_le_bytes());
+            file[24..32].copy_from_slice(&self.entry.to_le_bytes());
+            file[32..40].copy_from_slice(&(EHDR_SIZE as u64).to_le_bytes());
+            file[52..54].copy_from_slice(&(EHDR_SIZE as u16).to_le_bytes());
+            file[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+            file[56..58].copy_from_slice(&(self.phdrs.len() as u16).to_le_bytes());
+            for (i, &(p_type, flags, offset, vaddr, filesz, memsz)) in self.phdrs.iter().enumerate()
+            {
+                let ph = &mut file[EHDR_SIZE + i * PHDR_SIZE..][..PHDR_SIZE];
+                ph[0..4].copy_from_slice(&p_type.to_le_bytes());
+                ph[4..8].copy_from_slice(&flags.to_le_bytes());
+                ph[8..16].copy_from_slice(&offset.to_le_bytes());
+                ph[16..24].copy_from_slice(&vaddr.to_le_bytes());
+                ph[24..32].copy_from_slice(&vaddr.to_le_bytes());
+                ph[32..40].copy_from_slice(&filesz.to_le_bytes());
+                ph[40..48].copy_from_slice(&memsz.to_le_bytes());
+                ph[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
+            }
+            file
+        }
+    }
+
+    #[test]
+    fn static_executable_is_accepted_with_its_segments_and_phdr_address() {
+        let program = parse(&Builder::static_exe().bytes()).unwrap();
+        assert_eq!(program.kind, Kind::Static);
+        assert_eq!(program.entry, 0x400100);
+        assert_eq!(
+            program.phdr, 0x400040,
+            "headers at file offset 64 of the text"
+        );
+        assert_eq!(program.phnum, 3);
+        assert_eq!(program.segments.len(), 2);
+        assert_eq!(program.segments[1].end(), 0x413000);
+        assert!(!program.exec_stack);
+        assert_eq!(program.load_bias(0x10_0000_0000), 0);
+    }
+
+    #[test]
+    fn static_pie_is_accepted_and_moved_to_the_chosen_base() {
+        let mut b = Builder::static_exe();
+        b.e_type = ET_DYN;
+        b.entry = 0x100;
+        b.phdrs[0].3 = 0;
+        b.phdrs[1].3 = 0x11000;
+        let program = parse(&b.bytes()).unwrap();
+        assert_eq!(program.kind, Kind::StaticPie);
+        let bias = program.load_bias(0x10_0000_0000);
+        assert_eq!(bias, 0x10_0000_0000);
+        let regions = program.regions(bias).unwrap();
+        assert_eq!(regions[0].start, 0x10_0000_0000);
+        assert_eq!(program.phdr + bias, 0x10_0000_0040);
+    }
+
+    #[test]
+    fn static_pie_linked_above_the_base_moves_down() {
+        let mut b = Builder::static_exe();
+        b.e_type = ET_DYN;
+        b.entry = 0x20_0000_0100;
+        b.phdrs[0].3 = 0x20_0000_0000;
+        b.phdrs[1].3 = 0x20_0001_1000;
+        let program = parse(&b.bytes()).unwrap();
+        let bias = program.load_bias(0x10_0000_0000);
+        assert_eq!(program.entry.wrapping_add(bias), 0x10_0000_0100);
+        assert_eq!(program.regions(bias).unwrap()[1].start, 0x10_0001_1000);
+    }
+
+    #[test]
+    fn a_script_is_rejected_as_a_script() {
+        assert_eq!(parse(b"#!/bin/sh\necho hi\n"), Err(Error::Script));
+    }
+
+    #[test]
+    fn text_and_short_files_are_not_elf() {
+        assert_eq!(parse(b""), Err(Error::TooShort));
+        assert_eq!(parse(b"\x7fELF\x02\x01"), Err(Error::TooShort));
+        assert_eq!(parse(&[b'a'; 100]), Err(Error::NotElf));
+    }
+
+    #[test]
+    fn x86_64_program_is_rejected_naming_its_architecture() {
+        let mut b = Builder::static_exe();
+        b.machine = 62;
+        let err = parse(&b.bytes()).unwrap_err();
+        assert_eq!(err, Error::Machine(62));
+        assert!(err.to_string().contains("x86-64"), "{err}");
+    }
+
+    #[test]
+    fn thirty_two_bit_and_big_endian_files_are_rejected() {
+        let mut file = Builder::static_exe().bytes();
+        file[4] = 1;
+        assert_eq!(parse(&file), Err(Error::Not64Bit));
+        let mut file = Builder::static_exe().bytes();
+        file[5] = 2;
+        assert_eq!(parse(&file), Err(Error::BigEndian));
+    }
+
+    #[test]
+    fn dynamically_linked_program_is_rejected_naming_its_interpreter() {
+        let interp = b"/lib/ld-linux-aarch64.so.1\0";
+        let mut b = Builder::static_exe();
+        b.phdrs.insert(
+            0,
+            (PT_INTERP, PF_R, 0x200, 0x400200, interp.len() as u64, 0),
+        );
+        let mut file = b.bytes();
+        file[0x200..0x200 + interp.len()].copy_from_slice(interp);
+        let err = parse(&file).unwrap_err();
+        assert_eq!(err, Error::Interpreter("/lib/ld-linux-aarch64.so.1".into()));
+        assert!(err.to_string().starts_with("dynamically linked"), "{err}");
+    }
+
+    #[test]
+    fn relocatable_objects_and_libraries_are_not_executables() {
+        let mut b = Builder::static_exe();
+        b.e_type = 1;
+        assert_eq!(parse(&b.bytes()), Err(Error::Type(1)));
+        let mut b = Builder::static_exe();
+        b.e_type = ET_DYN;
+        b.entry = 0;
+        assert_eq!(parse(&b.bytes()), Err(Error::SharedLibrary));
+    }
+
+    #[test]
+    fn position_independent_program_needing_libraries_is_rejected() {
+        let mut b = Builder::static_exe();
+        b.e_type = ET_DYN;
+        b.entry = 0x100;
+        b.phdrs[0].3 = 0;
+        b.phdrs[1].3 = 0x11000;
+        b.phdrs
+            .push((PT_DYNAMIC, PF_R | PF_W, 0x1000, 0x11000, 0x30, 0x30));
+        let mut file = b.bytes();
+        file[0x1000..0x1008].copy_from_slice(&DT_NEEDED.to_le_bytes());
+        assert!(matches!(parse(&file), Err(Error::Needs(_))));
+        // The same dynamic section without DT_NEEDED is a static-PIE's.
+        file[0x1000..0x1008].copy_from_slice(&30u64.to_le_bytes());
+        assert_eq!(parse(&file).unwrap().kind, Kind::StaticPie);
+    }
+
+    #[test]
+    fn impossible_headers_are_malformed_not_a_panic() {
+        let cases: [fn(&mut Builder); 6] = [
+            |b| b.phdrs[1].4 = 0x3000,              // filesz > memsz
+            |b| b.phdrs[1].2 = 0x10_0000,           // bytes beyond the file
+            |b| b.phdrs[1].3 = u64::MAX - 0x10,     // wraps around
+            |b| b.phdrs[1].3 = 0x400800,            // overlaps the text
+            |b| b.entry = 0x411000,                 // entry in data
+            |b| b.phdrs.retain(|p| p.0 != PT_LOAD), // nothing to load
+        ];
+        for (i, break_it) in cases.iter().enumerate() {
+            let mut b = Builder::static_exe();
+            break_it(&mut b);
+            assert!(
+                matches!(parse(&b.bytes()), Err(Error::Malformed(_))),
+                "case {i}: {:?}",
+                parse(&b.bytes())
+            );
+        }
+        // Truncated anywhere: an error, never a panic.
+        let file = Builder::static_exe().bytes();
+        for len in 0..file.len() {
+            assert!(parse(&file[..len]).is_err(), "truncated to {len}");
+        }
+    }
+
+    #[test]
+    fn executable_stack_is_noticed() {
+        let mut b = Builder::static_exe();
+        b.phdrs[2].1 = PF_R | PF_W | PF_X;
+        assert!(parse(&b.bytes()).unwrap().exec_stack);
+    }
+
+    #[test]
+    fn regions_are_page_rounded_with_each_segments_protection() {
+        let program = parse(&Builder::static_exe().bytes()).unwrap();
+        assert_eq!(
+            program.regions(0).unwrap(),
+            vec![
+                Region {
+                    start: 0x400000,
+                    end: 0x401000,
+                    prot: prot::READ | prot::EXEC
+                },
+                Region {
+                    start: 0x411000,
+                    end: 0x413000,
+                    prot: prot::READ | prot::WRITE
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_shared_by_two_segments_gets_both_protections() {
+        let mut b = Builder::static_exe();
+        // Text ends at 0x401800, data starts in the same page.
+        b.phdrs[0].4 = 0x1800;
+        b.phdrs[0].5 = 0x1800;
+        b.phdrs[1] = (PT_LOAD, PF_R | PF_W, 0x1800, 0x401800, 0x100, 0x2000);
+        b.size = 0x1900;
+        let program = parse(&b.bytes()).unwrap();
+        let rx = prot::READ | prot::EXEC;
+        let rw = prot::READ | prot::WRITE;
+        assert_eq!(
+            program.regions(0).unwrap(),
+            vec![
+                Region {
+                    start: 0x400000,
+                    end: 0x401000,
+                    prot: rx
+                },
+                Region {
+                    start: 0x401000,
+                    end: 0x402000,
+                    prot: rx | rw
+                },
+                Region {
+                    start: 0x402000,
+                    end: 0x404000,
+                    prot: rw
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,458 @@
+//! The harness's only `asm!`: raw `svc #0` system calls (the host's clocks
+//! must come from the kernel, not from a libc that might use a vDSO; the
+//! ticker must not touch libc at all), cache maintenance for freshly copied
+//! code, starting the ticker thread, and the jump into the client.
+//!
+//! # Safety
+//!
+//! Each wrapper is the bare syscall: the kernel validates its arguments and
+//! reports bad pointers as `-EFAULT`, so the safe wrappers are those whose
+//! every pointer argument is a reference. The `unsafe fn`s say what the
+//! caller must guarantee for the call to be sound for *this* process
+//! (mapping changes, a new thread, leaving Rust for good).
+
+use core::arch::asm;
+use core::ffi::CStr;
+
+use loader::{Timespec, Timeval, Timezone};
+
+const NR_FTRUNCATE: u64 = 46;
+const NR_FACCESSAT: u64 = 48;
+const NR_CLOSE: u64 = 57;
+const NR_NANOSLEEP: u64 = 101;
+const NR_CLOCK_GETTIME: u64 = 113;
+const NR_CLOCK_GETRES: u64 = 114;
+const NR_RT_SIGPROCMASK: u64 = 135;
+const NR_GETTIMEOFDAY: u64 = 169;
+const NR_GETUID: u64 = 174;
+const NR_GETEUID: u64 = 175;
+const NR_GETGID: u64 = 176;
+const NR_GETEGID: u64 = 177;
+const NR_MUNMAP: u64 = 215;
+const NR_CLONE: u64 = 220;
+const NR_MMAP: u64 = 222;
+const NR_MPROTECT: u64 = 226;
+const NR_GETRANDOM: u64 = 278;
+const NR_MEMFD_CREATE: u64 = 279;
+
+/// `PROT_NONE`.
+pub const PROT_NONE: u32 = 0;
+/// `PROT_READ`.
+pub const PROT_READ: u32 = 1;
+/// `PROT_READ | PROT_WRITE`.
+pub const PROT_RW: u32 = 3;
+/// `PROT_READ | PROT_EXEC`.
+pub const PROT_RX: u32 = 5;
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+/// Map exactly at the address, but fail (`-EEXIST`) rather than replace an
+/// existing mapping. Kernels before 4.17, and qemu-user 7.2, treat it as a
+/// mere hint and may map elsewhere: callers must compare the result.
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const AT_FDCWD: i64 = -100;
+/// `MFD_CLOEXEC`.
+const MFD_CLOEXEC: u64 = 1;
+const SIG_SETMASK: u64 = 2;
+/// The flags glibc's `pthread_create` uses, minus TLS and tid bookkeeping:
+/// a thread of this process sharing memory, files, cwd, signal handlers and
+/// SysV semaphore undo lists (qemu-user accepts exactly this set for a
+/// thread).
+const CLONE_THREAD_FLAGS: u64 = 0x100 /* CLONE_VM */
+    | 0x200 /* CLONE_FS */
+    | 0x400 /* CLONE_FILES */
+    | 0x800 /* CLONE_SIGHAND */
+    | 0x1_0000 /* CLONE_THREAD */
+    | 0x4_0000 /* CLONE_SYSVSEM */;
+
+/// A negative errno from a failed syscall.
+pub type Errno = i64;
+
+/// A system call with up to six arguments; returns `x0` (a negative errno
+/// on failure).
+///
+/// # Safety
+///
+/// The syscall `nr` with these arguments must not break this process's
+/// memory safety (it may write where the pointers point, map or unmap
+/// memory).
+unsafe fn syscall(nr: u64, args: [u64; 6]) -> i64 {
+    let ret: i64;
+    // SAFETY: `svc #0` enters the kernel, which reads x8 and x0..x5 and
+    // returns in x0, changing no other register; the caller vouches for the
+    // syscall's effects.
+    unsafe {
+        asm!(
+            "svc #0",
+            in("x8") nr,
+            inlateout("x0") args[0] => ret,
+            in("x1") args[1],
+            in("x2") args[2],
+            in("x3") args[3],
+            in("x4") args[4],
+            in("x5") args[5],
+            options(nostack),
+        );
+    }
+    ret
+}
+
+fn result(ret: i64) -> Result<u64, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(ret)
+    } else {
+        Ok(ret as u64)
+    }
+}
+
+/// The text of a negative errno, e.g. "No such file or directory (os error 2)".
+pub fn describe(errno: Errno) -> String {
+    std::io::Error::from_raw_os_error((-errno) as i32).to_string()
+}
+
+/// The host's `clock_gettime(id)`.
+pub fn clock_gettime(id: i32) -> Result<Timespec, Errno> {
+    let mut ts = Timespec::default();
+    // SAFETY: the kernel writes one timespec into `ts`, which we own.
+    let ret = unsafe {
+        syscall(
+            NR_CLOCK_GETTIME,
+            [id as u64, &raw mut ts as u64, 0, 0, 0, 0],
+        )
+    };
+    result(ret).map(|_| ts)
+}
+
+/// The host's `clock_getres(id)`.
+pub fn clock_getres(id: i32) -> Result<Timespec, Errno> {
+    let mut ts = Timespec::default();
+    // SAFETY: as for `clock_gettime`.
+    let ret = unsafe { syscall(NR_CLOCK_GETRES, [id as u64, &raw mut ts as u64, 0, 0, 0, 0]) };
+    result(ret).map(|_| ts)
+}
+
+/// The host's `gettimeofday`, for its timezone.
+pub fn gettimeofday() -> Result<(Timeval, Timezone), Errno> {
+    let mut tv = Timeval::default();
+    let mut tz = Timezone::default();
+    // SAFETY: the kernel writes one timeval and one timezone, both ours.
+    let ret = unsafe {
+        syscall(
+            NR_GETTIMEOFDAY,
+            [&raw mut tv as u64, &raw mut tz as u64, 0, 0, 0, 0],
+        )
+    };
+    result(ret).map(|_| (tv, tz))
+}
+
+/// Sleeps for `ns` nanoseconds with the plain `nanosleep` syscall (glibc's
+/// `nanosleep` and Rust's `thread::sleep` are `clock_nanosleep`, which a
+/// trace would count as a clock syscall). Wakes early on a signal.
+pub fn nanosleep(ns: u64) {
+    let request = Timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    };
+    // SAFETY: the kernel reads one timespec from `request`; no remainder is
+    // asked for.
+    unsafe { syscall(NR_NANOSLEEP, [&raw const request as u64, 0, 0, 0, 0, 0]) };
+}
+
+/// Maps `len` bytes of fresh, zeroed, private memory with `prot`, where the
+/// kernel chooses. A new mapping never overlaps an existing one.
+pub fn mmap_anywhere(len: usize, prot: u32) -> Result<usize, Errno> {
+    let args = [
+        0,
+        len as u64,
+        prot.into(),
+        MAP_PRIVATE | MAP_ANONYMOUS,
+        u64::MAX,
+        0,
+    ];
+    // SAFETY: a new anonymous mapping at an address the kernel picks never
+    // overlaps memory this process uses.
+    let ret = unsafe { syscall(NR_MMAP, args) };
+    result(ret).map(|a| a as usize)
+}
+
+/// Maps `len` bytes of fresh, zeroed, private read/write memory at `addr`
+/// unless something is mapped there already. Returns where the kernel put
+/// it: anything but `addr` means the range was taken (qemu-user 7.2 then
+/// maps elsewhere instead of failing); unmap it with [`munmap`].
+pub fn mmap_fixed_noreplace(addr: usize, len: usize) -> Result<usize, Errno> {
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+    let args = [addr as u64, len as u64, PROT_RW.into(), flags, u64::MAX, 0];
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping: the
+    // kernel either maps fresh memory or fails (or, as a hint, picks another
+    // free range). None of it touches memory in use.
+    let ret = unsafe { syscall(NR_MMAP, args) };
+    result(ret).map(|a| a as usize)
+}
+
+/// A new memory file of `len` zero bytes (`memfd_create` + `ftruncate`):
+/// memory that can be mapped several times, each view seeing the same
+/// bytes. Returns its file descriptor; [`close`] it once mapped.
+pub fn memfd(name: &CStr, len: usize) -> Result<u64, Errno> {
+    // SAFETY: the kernel only reads the NUL-terminated `name`.
+    let ret = unsafe {
+        syscall(
+            NR_MEMFD_CREATE,
+            [name.as_ptr() as u64, MFD_CLOEXEC, 0, 0, 0, 0],
+        )
+    };
+    let fd = result(ret)?;
+    // SAFETY: sizes the new file; no memory of ours is involved.
+    if let Err(e) = result(unsafe { syscall(NR_FTRUNCATE, [fd, len as u64, 0, 0, 0, 0]) }) {
+        close(fd);
+        return Err(e);
+    }
+    Ok(fd)
+}
+
+/// Closes a file descriptor this program opened (its mappings stay).
+pub fn close(fd: u64) {
+    // SAFETY: closes a descriptor of ours that nothing else uses.
+    unsafe { syscall(NR_CLOSE, [fd, 0, 0, 0, 0, 0]) };
+}
+
+/// Maps `len` bytes of the memory file `fd` shared (`MAP_SHARED`: every view
+/// of it, and every process that inherits one by `fork`, sees the same
+/// bytes), with `prot`: where the kernel chooses if `at` is `None`, else
+/// exactly at `at`, replacing what is mapped there.
+///
+/// # Safety
+///
+/// With `at`, the range is part of a mapping of ours that nothing uses (its
+/// old contents are discarded).
+pub unsafe fn mmap_shared(
+    at: Option<usize>,
+    len: usize,
+    prot: u32,
+    fd: u64,
+) -> Result<usize, Errno> {
+    let flags = MAP_SHARED | if at.is_some() { MAP_FIXED } else { 0 };
+    let args = [
+        at.unwrap_or(0) as u64,
+        len as u64,
+        prot.into(),
+        flags,
+        fd,
+        0,
+    ];
+    // SAFETY: without `at`, a new mapping never overlaps memory in use; with
+    // it, the caller guarantees the replaced range is unused memory of ours.
+    let ret = unsafe { syscall(NR_MMAP, args) };
+    result(ret).map(|a| a as usize)
+}
+
+/// Unmaps a range this program mapped and never used.
+///
+/// # Safety
+///
+/// Nothing refers to memory in `[addr, addr + len)`.
+pub unsafe fn munmap(addr: usize, len: usize) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the range is unused.
+    result(unsafe { syscall(NR_MUNMAP, [addr as u64, len as u64, 0, 0, 0, 0]) }).map(|_| ())
+}
+
+/// Changes the protection of pages this program mapped.
+///
+/// # Safety
+///
+/// Nothing in the process accesses the range in a way the new protection
+/// forbids.
+pub unsafe fn mprotect(addr: usize, len: usize, prot: u32) -> Result<(), Errno> {
+    let args = [addr as u64, len as u64, prot.into(), 0, 0, 0];
+    // SAFETY: the caller guarantees the range is ours and the new
+    // protection matches how it is used.
+    result(unsafe { syscall(NR_MPROTECT, args) }).map(|_| ())
+}
+
+/// Blocks every signal in the calling thread; returns the previous mask.
+pub fn block_all_signals() -> u64 {
+    let all: u64 = !0;
+    let mut old: u64 = 0;
+    let args = [
+        SIG_SETMASK,
+        &raw const all as u64,
+        &raw mut old as u64,
+        8,
+        0,
+        0,
+    ];
+    // SAFETY: the kernel reads one sigset from `all` and writes one into
+    // `old`; blocking signals (SIGKILL and SIGSTOP cannot be) only delays
+    // them.
+    unsafe { syscall(NR_RT_SIGPROCMASK, args) };
+    old
+}
+
+/// Sets the calling thread's signal mask.
+pub fn set_signal_mask(mask: u64) {
+    let args = [SIG_SETMASK, &raw const mask as u64, 0, 8, 0, 0];
+    // SAFETY: the kernel reads one sigset from `mask`. Signals then reach
+    // the handlers they reached before `block_all_signals`.
+    unsafe { syscall(NR_RT_SIGPROCMASK, args) };
+}
+
+/// 16 bytes from the kernel's random pool (for `AT_RANDOM`).
+pub fn random16() -> Result<[u8; 16], Errno> {
+    let mut bytes = [0u8; 16];
+    // SAFETY: the kernel writes at most 16 bytes into `bytes`.
+    let ret = unsafe { syscall(NR_GETRANDOM, [&raw mut bytes as u64, 16, 0, 0, 0, 0]) };
+    match result(ret)? {
+        16 => Ok(bytes),
+        _ => Err(-5), // EIO: a short read of the random pool
+    }
+}
+
+/// The real and effective user and group ids: (uid, euid, gid, egid).
+pub fn ids() -> (u64, u64, u64, u64) {
+    // SAFETY: these four syscalls take no arguments and touch no memory.
+    unsafe {
+        (
+            syscall(NR_GETUID, [0; 6]) as u64,
+            syscall(NR_GETEUID, [0; 6]) as u64,
+            syscall(NR_GETGID, [0; 6]) as u64,
+            syscall(NR_GETEGID, [0; 6]) as u64,
+        )
+    }
+}
+
+/// A marker in `qemu-aarch64 -strace` output: `faccessat` of `path`, which
+/// strace prints by name. The file does not exist; the result is ignored.
+pub fn strace_marker(path: &CStr) {
+    // SAFETY: `faccessat` only reads the NUL-terminated `path`.
+    unsafe {
+        syscall(
+            NR_FACCESSAT,
+            [AT_FDCWD as u64, path.as_ptr() as u64, 0, 0, 0, 0],
+        )
+    };
+}
+
+/// Makes `len` bytes of freshly written code at `start` visible to
+/// instruction fetch (what `__builtin___clear_cache` does): clean the data
+/// cache to the point of unification, invalidate the instruction cache.
+/// qemu does not need it; a real CPU does.
+pub fn sync_icache(start: usize, len: usize) {
+    let ctr: u64;
+    // SAFETY: reads CTR_EL0 (EL0-readable on Linux and qemu); no memory.
+    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    let dline = 4usize << ((ctr >> 16) & 0xf);
+    let iline = 4usize << (ctr & 0xf);
+    let end = start + len;
+    let mut line = start & !(dline - 1);
+    while line < end {
+        // SAFETY: cleans one cache line of memory we own; no architectural
+        // change to its contents.
+        unsafe { asm!("dc cvau, {}", in(reg) line, options(nostack)) };
+        line += dline;
+    }
+    // SAFETY: a barrier: the cleans complete before the invalidations.
+    unsafe { asm!("dsb ish", options(nostack)) };
+    let mut line = start & !(iline - 1);
+    while line < end {
+        // SAFETY: invalidates instruction cache lines; no data changes.
+        unsafe { asm!("ic ivau, {}", in(reg) line, options(nostack)) };
+        line += iline;
+    }
+    // SAFETY: barriers: the invalidations complete, then this CPU refetches.
+    unsafe { asm!("dsb ish", "isb", options(nostack)) };
+}
+
+/// Starts a thread of this process that runs `entry(arg)` on the stack
+/// ending at `stack_top`, with the caller's signal mask, `TPIDR_EL0 = 0`
+/// (it has no TLS) and no libc thread bookkeeping. Returns its thread id.
+///
+/// # Safety
+///
+/// - `stack_top` is 16-byte aligned and the top of writable memory that
+///   nothing else uses, for as long as the process lives;
+/// - `entry` never returns and uses neither TLS nor libc, and `arg` is what
+///   it expects, valid for as long as the process lives.
+pub unsafe fn spawn_thread(
+    stack_top: usize,
+    entry: extern "C" fn(usize) -> !,
+    arg: usize,
+) -> Result<u64, Errno> {
+    let ret: i64;
+    // SAFETY: `clone` returns twice. The parent gets the new thread's id
+    // (or an error) in x0 and continues after the block like any syscall.
+    // The child starts after `svc` with every register copied but x0 = 0
+    // and sp = `stack_top`: it clears TPIDR_EL0 (the parent's TLS is not
+    // its own), zeroes the frame pointer and link register so unwinders stop
+    // there, and calls `entry(arg)` from x9/x10, never coming back into the
+    // parent's Rust code. The caller vouches for the stack, `entry` and
+    // `arg`.
+    unsafe {
+        asm!(
+            "svc #0",
+            "cbnz x0, 2f",
+            "msr tpidr_el0, xzr",
+            "mov x29, xzr",
+            "mov x30, xzr",
+            "mov x0, x10",
+            "blr x9",
+            "brk #0x1",
+            "2:",
+            inlateout("x0") CLONE_THREAD_FLAGS => ret,
+            in("x1") stack_top,
+            in("x2") 0u64,
+            in("x3") 0u64,
+            in("x4") 0u64,
+            in("x8") NR_CLONE,
+            in("x9") entry as usize,
+            in("x10") arg,
+            options(nostack),
+        );
+    }
+    result(ret)
+}
+
+/// Starts the loaded program: sp = `sp`, every other register as Linux's
+/// `start_thread` leaves it (zero: x0 = 0 tells glibc's `_start` there is
+/// no `rtld_fini`; TPIDR_EL0, flags, FP/SIMD registers and their status
+/// cleared), then branches to `entry`. Only x17, the intra-procedure-call
+/// scratch register, keeps a value: the entry address, needed for the
+/// branch.
+///
+/// # Safety
+///
+/// `entry` is the loaded program's entry point and `sp` its initial stack
+/// as Linux would lay it out; from here on this thread belongs to that
+/// program and no Rust code of ours runs in it again.
+pub unsafe fn enter_program(entry: u64, sp: u64) -> ! {
+    // SAFETY: the caller vouches for `entry` and `sp`; the block never
+    // returns, so nothing it clobbers matters to Rust.
+    unsafe {
+        asm!(
+            "mov sp, {sp}",
+            "msr tpidr_el0, xzr",
+            "msr nzcv, xzr",
+            "msr fpsr, xzr",
+            "msr fpcr, xzr",
+            "movi v0.2d, #0", "movi v1.2d, #0", "movi v2.2d, #0", "movi v3.2d, #0",
+            "movi v4.2d, #0", "movi v5.2d, #0", "movi v6.2d, #0", "movi v7.2d, #0",
+            "movi v8.2d, #0", "movi v9.2d, #0", "movi v10.2d, #0", "movi v11.2d, #0",
+            "movi v12.2d, #0", "movi v13.2d, #0", "movi v14.2d, #0", "movi v15.2d, #0",
+            "movi v16.2d, #0", "movi v17.2d, #0", "movi v18.2d, #0", "movi v19.2d, #0",
+            "movi v20.2d, #0", "movi v21.2d, #0", "movi v22.2d, #0", "movi v23.2d, #0",
+            "movi v24.2d, #0", "movi v25.2d, #0", "movi v26.2d, #0", "movi v27.2d, #0",
+            "movi v28.2d, #0", "movi v29.2d, #0", "movi v30.2d, #0", "movi v31.2d, #0",
+            "mov x0, xzr", "mov x1, xzr", "mov x2, xzr", "mov x3, xzr",
+            "mov x4, xzr", "mov x5, xzr", "mov x6, xzr", "mov x7, xzr",
+            "mov x8, xzr", "mov x9, xzr", "mov x10, xzr", "mov x11, xzr",
+            "mov x12, xzr", "mov x13, xzr", "mov x14, xzr", "mov x15, xzr",
+            "mov x16, xzr", "mov x18, xzr", "mov x19, xzr",
+            "mov x20, xzr", "mov x21, xzr", "mov x22, xzr", "mov x23, xzr",
+            "mov x24, xzr", "mov x25, xzr", "mov x26, xzr", "mov x27, xzr",
+            "mov x28, xzr", "mov x29, xzr", "mov x30, xzr",
+            "br x17",
+            sp = in(reg) sp,
+            in("x17") entry,
+            options(noreturn, nostack),
+        )
+    }
+}
