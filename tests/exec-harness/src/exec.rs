@@ -24,10 +24,10 @@ use loader::{
     clock, Clocks, Config, CounterSource, DataPage, Layout, Timespec, Writer, IMAGE_PADDED,
     NSEC_PER_SEC, PAGE_SIZE,
 };
+use vdso_exec_core::elf::{self, prot, Program};
+use vdso_exec_core::stack::{self, AuxFacts, Strings};
 
 use crate::cli::{self, Command, Invocation, USAGE};
-use crate::elf::{self, prot, Program};
-use crate::stack::{self, AuxFacts, Strings};
 use crate::{sys, ticker};
 
 /// Where a static-PIE client is loaded: 64 GiB, far below the harness

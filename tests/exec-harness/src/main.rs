@@ -10,9 +10,10 @@
 //! vdso-exec [--fake-epoch SECS] [--] PROGRAM [ARGS...]
 //! ```
 //!
-//! 1. **Check** PROGRAM (`elf.rs`): ELF64, little-endian, `EM_AARCH64`,
-//!    `ET_EXEC` or a static-PIE (`ET_DYN` without `PT_INTERP`): static
-//!    glibc, musl and Go programs. Anything else gets one line on stderr,
+//! 1. **Check** PROGRAM ([`vdso_exec_core::elf`]): ELF64, little-endian,
+//!    `EM_AARCH64`, `ET_EXEC` or a static-PIE (`ET_DYN` without
+//!    `PT_INTERP`): static glibc, musl and Go programs. Anything else gets
+//!    one line on stderr,
 //!    `vdso-exec: PROGRAM: <what it is>; <what is supported>`, and exit
 //!    status 126 (127 if it does not exist), never a crash.
 //! 2. **Load** each `PT_LOAD` with `MAP_FIXED_NOREPLACE` at its address (a
@@ -28,8 +29,9 @@
 //!    timezone from its `gettimeofday`. `--fake-epoch SECS` publishes
 //!    REALTIME = SECS instead (TAI keeps the host's offset): only the data
 //!    page can then tell the client that time.
-//! 4. **Build the stack** Linux's way (`stack.rs`): strings at the top,
-//!    argc, argv, envp, and the auxiliary vector with `AT_SYSINFO_EHDR`.
+//! 4. **Build the stack** Linux's way ([`vdso_exec_core::stack`]): strings
+//!    at the top, argc, argv, envp, and the auxiliary vector with
+//!    `AT_SYSINFO_EHDR`.
 //! 5. **Start the ticker** (`ticker.rs`), the harness's timer interrupt: a
 //!    raw thread with every signal blocked that calls `Writer::tick` every
 //!    coarse period, so the coarse clocks move as on Linux.
@@ -92,14 +94,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-// The pure parts build everywhere so the host can test them; on other
-// targets only the tests use them.
+// The pure part here (the command line) builds everywhere so the host can
+// test it; on other targets only the tests use it. The other pure parts, ELF
+// checks and stack layout, are the `vdso-exec-core` crate.
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 mod cli;
-#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
-mod elf;
-#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
-mod stack;
 
 #[cfg(target_arch = "aarch64")]
 mod exec;

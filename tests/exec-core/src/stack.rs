@@ -20,8 +20,10 @@
 //!          auxv pairs .., AT_NULL 0          (sp is 16-byte aligned)
 //! ```
 
-use std::ffi::CStr;
-use std::fmt;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::CStr;
+use core::fmt;
 
 /// End of the auxiliary vector.
 pub const AT_NULL: u64 = 0;
@@ -271,10 +273,10 @@ pub fn aux_vector(facts: &AuxFacts, strings: &Strings) -> Vec<(u64, u64)> {
 /// first `slots - 1` entries and `AT_NULL`, or all of it if it is shorter.
 /// Returns that vector and the keys left out.
 ///
-/// For a copy of the vector into a fixed-size place (see
-/// `exec::mirror_auxv_for_proc`): the entries come in Linux's order, so
-/// what is dropped first is the end (`AT_PLATFORM`, `AT_EXECFN`), never
-/// `AT_SYSINFO_EHDR`.
+/// For a copy of the vector into a fixed-size place (see the exec
+/// harness's `exec::mirror_auxv_for_proc`): the entries come in Linux's
+/// order, so what is dropped first is the end (`AT_PLATFORM`, `AT_EXECFN`),
+/// never `AT_SYSINFO_EHDR`.
 pub fn fit_auxv(auxv: &[(u64, u64)], slots: usize) -> (Vec<(u64, u64)>, Vec<u64>) {
     let entries: Vec<(u64, u64)> = auxv
         .iter()
@@ -293,6 +295,7 @@ pub fn fit_auxv(auxv: &[(u64, u64)], slots: usize) -> (Vec<(u64, u64)>, Vec<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     const TOP: u64 = 0x7000_0000;
 

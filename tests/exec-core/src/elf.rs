@@ -9,7 +9,10 @@
 //! glibc, musl and Go programs. Everything else gets an [`Error`] that says
 //! what the file is; nothing here panics on any input.
 
-use std::fmt;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
 /// `e_machine` of aarch64.
 pub const EM_AARCH64: u16 = 183;
@@ -488,6 +491,7 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     /// A little ELF64 file: header, program headers right after it, then
     /// `body` bytes.
