@@ -29,17 +29,15 @@
 //! trace) stay in `target/e2e/runs/` for a look after a failure.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use vdso_tests::e2e::build::{self, check_static, Libc, Run};
 use vdso_tests::e2e::{
     client_time_syscalls, is_served, iso_utc, parse_records, time_syscalls, Record, TimeSyscall,
 };
-use vdso_tests::elf::{ET_DYN, PT_INTERP};
-use vdso_tests::image;
 
 /// The fake wall-clock start: 2033-05-18T03:33:20Z.
 const FAKE_EPOCH: i64 = 2_000_000_000;
@@ -54,15 +52,13 @@ const MAX_TAI_OFFSET: i64 = 40;
 const RUN_TIMEOUT: Duration = Duration::from_secs(180);
 
 const QEMU: &str = "qemu-aarch64";
-const GCC: &str = "aarch64-linux-gnu-gcc";
-const MUSL_SPECS: &str = "/usr/lib/aarch64-linux-musl/musl-gcc.specs";
 
 fn root() -> PathBuf {
     xtask::project_root()
 }
 
 fn e2e_dir() -> PathBuf {
-    root().join("target/e2e")
+    build::e2e_dir()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,68 +88,10 @@ fn cargo_bin(package: &str) -> Built {
     xtask::build_aarch64_bin(&shell()?, package).map_err(|e| format!("building {package}: {e:#}"))
 }
 
-#[derive(Clone, Copy)]
-enum Libc {
-    Musl,
-    Glibc,
-}
-
-/// Builds `tests/clients/c/<source>` into `target/e2e/c/<output>`, static (or static-PIE),
-/// and checks the result is what was asked for: `ET_EXEC` or `ET_DYN`, and no interpreter.
+/// Builds `tests/clients/c/<source>` into `target/e2e/c/<output>` (see [`build::c_client`]).
 fn build_c(source: &str, output: &str, libc: Libc, pie: bool) -> Built {
     prereqs()?;
-    let dir = e2e_dir().join("c");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let src = root().join("tests/clients/c").join(source);
-    let out = dir.join(output);
-    let tmp = dir.join(format!("{output}.tmp"));
-    let mut gcc = Command::new(GCC);
-    if let Libc::Musl = libc {
-        gcc.args(["-specs", MUSL_SPECS]);
-        if pie {
-            // musl's specs know no -static-pie (they link Scrt1.o and a dynamic linker);
-            // this second specs file links rcrt1.o, which relocates the program itself.
-            gcc.arg("-specs")
-                .arg(root().join("tests/clients/c/musl-static-pie.specs"));
-        }
-    }
-    gcc.arg(if pie { "-static-pie" } else { "-static" })
-        .args(["-O2", "-Wall", "-Wextra", "-o"])
-        .arg(&tmp)
-        .arg(&src);
-    let result = gcc
-        .output()
-        .map_err(|e| format!("cannot run {GCC} (Debian package gcc-aarch64-linux-gnu): {e}"))?;
-    if !result.status.success() {
-        return Err(format!(
-            "{gcc:?} failed ({}):\n{}",
-            result.status,
-            String::from_utf8_lossy(&result.stderr)
-        ));
-    }
-    check_static(&tmp, pie)?;
-    std::fs::rename(&tmp, &out).map_err(|e| format!("renaming to {}: {e}", out.display()))?;
-    Ok(out)
-}
-
-/// A static executable: `ET_EXEC` (or `ET_DYN` for static-PIE) without `PT_INTERP`.
-fn check_static(path: &Path, pie: bool) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let (_, e_type, _) =
-        image::header(&bytes).map_err(|e| format!("{}: not ELF: {e}", path.display()))?;
-    let segments =
-        image::segments(&bytes).map_err(|e| format!("{}: no segments: {e}", path.display()))?;
-    let et_exec = 2;
-    let want = if pie { ET_DYN } else { et_exec };
-    if e_type != want || segments.iter().any(|p| p.p_type == PT_INTERP) {
-        return Err(format!(
-            "{} is not a static{} executable (e_type {e_type}, interpreter: {})",
-            path.display(),
-            if pie { "-PIE" } else { "" },
-            segments.iter().any(|p| p.p_type == PT_INTERP)
-        ));
-    }
-    Ok(())
+    build::c_client(source, output, libc, pie)
 }
 
 /// Builds `tests/clients/go/main.go` for linux/arm64 (static: no cgo), offline, with its
@@ -299,29 +237,12 @@ fn served_and(more: &[i64]) -> Vec<i64> {
 // ---------------------------------------------------------------------------------------------
 // Running
 
-/// One finished run of a program under qemu.
-struct Run {
-    command: String,
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-    stdout_path: PathBuf,
-    stderr_path: PathBuf,
+/// Reads a client run's records.
+trait Records {
+    fn records(&self) -> Vec<Record>;
 }
 
-impl Run {
-    /// What to show when a check fails.
-    fn context(&self) -> String {
-        format!(
-            "command: {}\nexit status: {:?}\nstdout ({}):\n{}\nstderr: {}",
-            self.command,
-            self.status,
-            self.stdout_path.display(),
-            self.stdout,
-            self.stderr_path.display()
-        )
-    }
-
+impl Records for Run {
     /// The client's records; the run must have exited 0 and printed its `done` line.
     fn records(&self) -> Vec<Record> {
         let records = parse_records(&self.stdout)
@@ -345,48 +266,9 @@ impl Run {
 /// stderr in `target/e2e/runs/<label>.{stdout,stderr}`.
 fn run(label: &str, qemu_args: &[&str], program: &Path, args: &[&str]) -> Result<Run, String> {
     prereqs()?;
-    let dir = e2e_dir().join("runs");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let stdout_path = dir.join(format!("{label}.stdout"));
-    let stderr_path = dir.join(format!("{label}.stderr"));
-    let create = |p: &Path| File::create(p).map_err(|e| format!("creating {}: {e}", p.display()));
     let mut command = Command::new(QEMU);
-    command
-        .args(qemu_args)
-        .arg(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(create(&stdout_path)?)
-        .stderr(create(&stderr_path)?);
-    let shown = format!("{command:?}");
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot run {QEMU} (Debian package qemu-user): {e}"))?;
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if start.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{shown} did not finish in {RUN_TIMEOUT:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let read = |p: &Path| {
-        std::fs::read(p)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| format!("reading {}: {e}", p.display()))
-    };
-    Ok(Run {
-        command: shown,
-        status: status.code(),
-        stdout: read(&stdout_path)?,
-        stderr: read(&stderr_path)?,
-        stdout_path,
-        stderr_path,
-    })
+    command.args(qemu_args).arg(program).args(args);
+    build::run_logged(command, label, RUN_TIMEOUT)
 }
 
 /// `client mode` through the harness: `qemu-aarch64 [-strace] vdso-exec [--fake-epoch E] --

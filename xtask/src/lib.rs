@@ -1,11 +1,13 @@
 //! Library side of `cargo xtask`, shared with the tests: the image checker
 //! (fed images broken on purpose by the conformance tests), the
-//! prerequisites, and the aarch64 builds of the test programs (which the
-//! end-to-end tests build themselves).
+//! prerequisites, the aarch64 builds of the test programs (which the
+//! end-to-end tests build themselves), and the example kernel's build and
+//! boot.
 
 use std::path::{Path, PathBuf};
 
 pub mod check;
+pub mod kernel;
 pub mod prereq;
 
 /// The workspace root: the parent of this crate.
@@ -26,14 +28,33 @@ pub const AARCH64_TARGET_DIR: &str = "target/aarch64";
 /// Callable from several test threads at once: cargo serialises builds of
 /// one target directory itself.
 pub fn build_aarch64_bin(sh: &xshell::Shell, package: &str) -> anyhow::Result<PathBuf> {
+    build_aarch64(
+        sh,
+        package,
+        "-C target-feature=+crt-static",
+        AARCH64_TARGET_DIR,
+        &[],
+    )
+}
+
+/// Builds `package` for aarch64 (release) with `rustflags` into
+/// `target_dir` (relative to the root), with `env` set for its build
+/// scripts; returns the binary's path.
+fn build_aarch64(
+    sh: &xshell::Shell,
+    package: &str,
+    rustflags: &str,
+    target_dir: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
     prereq::ensure(sh, prereq::TEST)?;
     let root = project_root();
-    let target_dir = root.join(AARCH64_TARGET_DIR);
-    let target_dir = target_dir.to_str().context("non-UTF-8 path")?;
+    let target_dir = root.join(target_dir);
+    let target_str = target_dir.to_str().context("non-UTF-8 path")?;
     let manifest = root.join("Cargo.toml");
     let manifest = manifest.to_str().context("non-UTF-8 path")?;
-    prereq::aarch64_cargo(
+    let mut cargo = prereq::aarch64_cargo(
         sh,
         &[
             "build",
@@ -46,15 +67,57 @@ pub fn build_aarch64_bin(sh: &xshell::Shell, package: &str) -> anyhow::Result<Pa
             "--target",
             prereq::TARGET,
             "--target-dir",
-            target_dir,
+            target_str,
         ],
     )
-    .env("RUSTFLAGS", "-C target-feature=+crt-static")
-    .run()
-    .with_context(|| format!("building {package} for aarch64 failed"))?;
-    Ok(root
-        .join(AARCH64_TARGET_DIR)
+    .env("RUSTFLAGS", rustflags);
+    for (key, value) in env {
+        cargo = cargo.env(key, value);
+    }
+    cargo
+        .run()
+        .with_context(|| format!("building {package} for aarch64 failed"))?;
+    Ok(target_dir
         .join(prereq::TARGET)
         .join("release")
         .join(package))
+}
+
+/// Lints the aarch64-only code (the kernel, the exec harness, the probe,
+/// the Rust client) with Debian's clippy, `-D warnings`: the host's
+/// `cargo clippy` sees only their host stubs.
+pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
+    use anyhow::Context;
+    prereq::ensure(sh, prereq::TEST)?;
+    let root = project_root();
+    let manifest = root.join("Cargo.toml");
+    let manifest = manifest.to_str().context("non-UTF-8 path")?;
+    let runs: [(&[&str], &str, &str); 2] = [
+        (
+            &["vdso-exec", "vdso-probe", "vdso-rust-client"],
+            "-C target-feature=+crt-static -D warnings",
+            "target/clippy-aarch64",
+        ),
+        (
+            &["vdso-kernel"],
+            &format!("{} -D warnings", kernel::RUSTFLAGS),
+            "target/clippy-kernel",
+        ),
+    ];
+    for (packages, rustflags, target_dir) in runs {
+        let target_dir = root.join(target_dir);
+        let mut args = vec!["check", "--quiet", "--manifest-path", manifest];
+        for p in packages {
+            args.extend(["--package", p]);
+        }
+        args.extend(["--target", prereq::TARGET, "--target-dir"]);
+        args.push(target_dir.to_str().context("non-UTF-8 path")?);
+        prereq::aarch64_cargo(sh, &args)
+            .env("RUSTFLAGS", rustflags)
+            .env("RUSTC_WORKSPACE_WRAPPER", prereq::CLIPPY_DRIVER)
+            .env("VDSO_KERNEL_PROGRAMS", "")
+            .run()
+            .with_context(|| format!("clippy found problems in {packages:?} (aarch64)"))?;
+    }
+    Ok(())
 }

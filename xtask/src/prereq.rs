@@ -19,6 +19,8 @@ pub struct Prereq {
 
 /// Debian's rustc, which has an aarch64 core/std (rustup here has x86_64 only).
 pub const RUSTC: &str = "/usr/bin/rustc";
+/// Debian's clippy, for the aarch64 builds.
+pub const CLIPPY_DRIVER: &str = "/usr/bin/clippy-driver";
 /// The aarch64 target triple of the image and the test programs.
 pub const TARGET: &str = "aarch64-unknown-linux-gnu";
 
@@ -63,18 +65,31 @@ const QEMU_USER: Prereq = Prereq {
     package: "qemu-user",
 };
 
+const CLIPPY: Prereq = Prereq {
+    what: "Debian clippy (lints the aarch64-only code)",
+    probe: CLIPPY_DRIVER,
+    package: "rust-web-clippy",
+};
+const QEMU_SYSTEM: Prereq = Prereq {
+    what: "qemu-system-aarch64 (boots the example kernel)",
+    probe: "/usr/bin/qemu-system-aarch64",
+    package: "qemu-system-arm",
+};
+
 /// What `cargo xtask build-vdso` needs.
 pub const IMAGE: &[Prereq] = &[DEBIAN_RUSTC, AARCH64_STD, BINUTILS];
 /// What `cargo xtask test` needs.
 pub const TEST: &[Prereq] = &[
     DEBIAN_RUSTC,
     AARCH64_STD,
+    CLIPPY,
     BINUTILS,
     GCC,
     GLIBC,
     MUSL,
     GO,
     QEMU_USER,
+    QEMU_SYSTEM,
 ];
 
 /// Makes sure every prerequisite is there: installs the missing ones with

@@ -13,12 +13,27 @@
 //! The harness itself rejects what it cannot run (a missing file, a script,
 //! another architecture, a dynamically linked program) with one line on
 //! stderr and status 126 or 127.
+//!
+//! With `--kernel`, the program runs on the example kernel instead
+//! (`tests/kernel`): built with the program embedded and booted with
+//!
+//! ```text
+//! qemu-system-aarch64 -M virt -cpu cortex-a72 ... -kernel vdso-kernel \
+//!     -append "counter=cntvct|cntpct [epoch=SECS] -- NAME [ARGS...]"
+//! ```
+//!
+//! The console shows the program's output and the kernel's `kernel: ` lines,
+//! ending with its report: exit status, timer ticks, and the clock system
+//! calls per clock id. `cargo xtask run` exits with the status the kernel
+//! reports.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use xshell::Shell;
 use xtask::prereq;
 
@@ -35,8 +50,18 @@ pub struct Run {
     /// harness's last one is `faccessat(AT_FDCWD,"/vdso-exec/client-start",...)`;
     /// after it, a program using the vDSO shows no clock_gettime or
     /// gettimeofday for the served clocks.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "kernel")]
     pub strace: bool,
+    /// Run the program on the example kernel (`tests/kernel`) under
+    /// qemu-system-aarch64 instead of qemu-aarch64: a static musl (or other
+    /// static, Linux-syscall-only) program, whose clock syscalls the kernel
+    /// counts per clock id.
+    #[arg(long)]
+    pub kernel: bool,
+    /// With `--kernel`: the counter the vDSO reads, `cntvct` (Linux's
+    /// choice) or `cntpct` (the kernel then lets EL0 read only CNTPCT_EL0).
+    #[arg(long, value_name = "COUNTER", requires = "kernel", value_parser = ["cntvct", "cntpct"])]
+    pub counter: Option<String>,
     /// The program: a static aarch64 ELF executable (glibc, musl or Go;
     /// static or static-pie).
     #[arg(value_name = "PROGRAM")]
@@ -54,6 +79,9 @@ impl Run {
     /// Builds the harness, runs the program, and exits with its status.
     pub fn run(self, sh: &Shell) -> Result<()> {
         prereq::ensure(sh, prereq::TEST)?;
+        if self.kernel {
+            return self.run_on_kernel(sh);
+        }
         let harness = xtask::build_aarch64_bin(sh, "vdso-exec")?;
         let mut qemu = Command::new("qemu-aarch64");
         if self.strace {
@@ -69,6 +97,57 @@ impl Run {
             .status()
             .with_context(|| format!("cannot start {qemu:?}"))?;
         std::process::exit(exit_code(status));
+    }
+}
+
+impl Run {
+    /// `--kernel`: builds the kernel with the program embedded, boots it,
+    /// passes the console through, and exits with the reported status.
+    fn run_on_kernel(&self, sh: &Shell) -> Result<()> {
+        let program = Path::new(&self.program);
+        let name = program
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("the program needs a UTF-8 file name")?;
+        let kernel = xtask::kernel::build(sh, &[(name, program)])?;
+        let mut cmdline = format!("counter={}", self.counter.as_deref().unwrap_or("cntvct"));
+        if let Some(secs) = self.fake_epoch {
+            if secs < 0 {
+                bail!("--fake-epoch: the kernel takes seconds since 1970, not before");
+            }
+            cmdline.push_str(&format!(" epoch={secs}"));
+        }
+        cmdline.push_str(" -- ");
+        cmdline.push_str(name);
+        for arg in &self.args {
+            let arg = arg.to_str().context("arguments must be UTF-8")?;
+            if arg.is_empty() || arg.contains(char::is_whitespace) {
+                bail!("argument {arg:?}: the kernel's command line splits at white space");
+            }
+            cmdline.push(' ');
+            cmdline.push_str(arg);
+        }
+        let mut qemu = xtask::kernel::qemu(&kernel, &cmdline);
+        eprintln!("$ {qemu:?}");
+        let mut child = qemu
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {qemu:?}"))?;
+        let mut exit = None;
+        let out = std::io::stdout();
+        for line in BufReader::new(child.stdout.take().context("qemu's stdout")?).split(b'\n') {
+            let line = line.context("reading qemu's output")?;
+            let mut out = out.lock();
+            out.write_all(&line)?;
+            out.write_all(b"\n")?;
+            exit = exit.or(xtask::kernel::exit_line(&String::from_utf8_lossy(&line)));
+        }
+        let status = child.wait()?;
+        match exit {
+            Some(exit) => std::process::exit(exit.code()),
+            None => bail!("the kernel reported no exit status (qemu: {status})"),
+        }
     }
 }
 

@@ -2,9 +2,12 @@
 //! line (`summary: N passed, M failed`).
 //!
 //! 1. prerequisites (installed when root);
-//! 2. gates: `cargo fmt --check`, `cargo clippy -D warnings`,
-//!    `build-vdso --check`;
-//! 3. host tests: `cargo test --workspace` (algorithm, loader, conformance);
+//! 2. gates: `cargo fmt --check`, `cargo clippy -D warnings` (on the host,
+//!    and Debian's clippy over the aarch64-only code), `build-vdso --check`;
+//! 3. `cargo test --workspace`: algorithm, loader, conformance, and the
+//!    end-to-end tests (programs under `qemu-aarch64` through the exec
+//!    harness, `tests/e2e.rs`; the example kernel under
+//!    `qemu-system-aarch64`, `tests/kernel.rs`);
 //! 4. the aarch64 probe under `qemu-aarch64`.
 
 use std::io::{BufRead, BufReader};
@@ -44,6 +47,8 @@ pub fn run(sh: &Shell) -> Result<()> {
         "cargo clippy --workspace --all-targets --quiet -- -D warnings"
     )
     .run()?;
+    step("cargo clippy (aarch64: kernel, exec harness, probe, Rust client)");
+    xtask::clippy_aarch64(sh)?;
     step("cargo xtask build-vdso --check");
     build_vdso::run(sh, true)?;
 

@@ -167,6 +167,10 @@ extern "C" fn kmain() -> ! {
         stats: Stats::default(),
     });
     timer::start(tick_cycles);
+    if cmd.stamp {
+        // The first stamp: every time the process reads is later.
+        kernel::stamp();
+    }
     trap::enter_user(&mut frame)
 }
 

@@ -4,7 +4,7 @@ use core::cell::UnsafeCell;
 use core::fmt::Write as _;
 
 use aarch64_cpu::registers::{Readable, ESR_EL1, FAR_EL1};
-use loader::Writer;
+use loader::{clock, Writer};
 
 use crate::console::{self, kprintln};
 use crate::process::Process;
@@ -150,6 +150,21 @@ pub fn user_irq(frame: &mut TrapFrame) {
 }
 
 impl Kernel {
+    /// With `stamp` on the command line, every write to the console is
+    /// preceded by the kernel's time on every served clock, read at the
+    /// system call: a value a process read before that write lies between the
+    /// stamp of its previous write and this one.
+    pub fn stamp(&self) {
+        let counter = self.writer.read_counter();
+        let mut out = console::Console;
+        let _ = write!(out, "kernel: stamp");
+        for id in clock::SERVED {
+            let t = self.writer.clock_gettime(id, counter).unwrap_or_default();
+            let _ = write!(out, " {id}={}.{:09}", t.tv_sec, t.tv_nsec);
+        }
+        let _ = writeln!(out);
+    }
+
     /// Ends the process: reports how, and what the kernel counted, then
     /// powers off.
     pub fn exit(&mut self, how: Exit) -> ! {
@@ -167,4 +182,9 @@ impl Kernel {
         let _ = writeln!(out, "\nkernel: gettimeofday syscalls: {}", s.gettimeofday);
         crate::boot::power_off()
     }
+}
+
+/// Prints the first stamp, before the process runs (see [`Kernel::stamp`]).
+pub fn stamp() {
+    kernel().stamp();
 }

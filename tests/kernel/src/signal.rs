@@ -285,7 +285,7 @@ pub fn sigreturn(k: &mut Kernel, frame: &mut TrapFrame) {
 }
 
 fn restore(k: &mut Kernel, frame: &mut TrapFrame) -> Result<(), mm::Fault> {
-    if frame.sp % 16 != 0 {
+    if !frame.sp.is_multiple_of(16) {
         return Err(mm::Fault);
     }
     let mut f = Frame([0; FRAME_SIZE]);

@@ -7,8 +7,6 @@
 //! counted per clock id: the proof that served clocks never get here.
 //! Unknown calls return `-ENOSYS` and are logged.
 
-use core::fmt::Write as _;
-
 use loader::{clock, Timespec, NSEC_PER_SEC};
 
 use crate::console::{self, kprintln};
@@ -175,27 +173,12 @@ fn gettimeofday(k: &mut Kernel, tv: u64, tz: u64) -> i64 {
     0
 }
 
-/// With `stamp` on the command line, every write to the console is
-/// preceded by the kernel's time on every served clock, read at the
-/// system call: a value a process read before that write lies between the
-/// stamp of its previous write and this one.
-fn stamp(k: &Kernel) {
-    let counter = k.writer.read_counter();
-    let mut out = console::Console;
-    let _ = write!(out, "kernel: stamp");
-    for id in clock::SERVED {
-        let t = k.writer.clock_gettime(id, counter).unwrap_or_default();
-        let _ = write!(out, " {id}={}.{:09}", t.tv_sec, t.tv_nsec);
-    }
-    let _ = writeln!(out);
-}
-
 fn write(k: &mut Kernel, fd: u64, iov: &[(u64, u64)]) -> i64 {
     if fd != 1 && fd != 2 {
         return -EBADF;
     }
     if k.stamp {
-        stamp(k);
+        k.stamp();
     }
     let mut total = 0i64;
     let mut buf = [0u8; 256];

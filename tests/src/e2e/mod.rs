@@ -31,6 +31,8 @@
 //! So calls are found anywhere in the text, and a return is read only for a
 //! call that starts its line (then no other call is waiting before it).
 
+pub mod build;
+
 use std::collections::BTreeMap;
 
 /// The clocks our vDSO serves from its data page (DESIGN §2).
