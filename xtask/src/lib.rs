@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 pub mod check;
 pub mod kernel;
+pub mod linux_vdso;
 pub mod prereq;
 
 /// The workspace root: the parent of this crate.

@@ -42,6 +42,10 @@ enum Command {
     /// Exits with the program's exit status. Example:
     /// `cargo xtask run --fake-epoch 2000000000 -- ./date`
     Run(run::Run),
+    /// Download Debian's linux-image-*-arm64 (no install), carve out
+    /// Linux's own arm64 vDSO (the benchmark's anchor) into
+    /// target/linux-vdso/, and print its path, package and size.
+    LinuxVdso,
 }
 
 fn main() -> Result<()> {
@@ -53,5 +57,15 @@ fn main() -> Result<()> {
         Command::Test => test::run(&sh),
         Command::Prereqs => prereq::ensure(&sh, prereq::TEST),
         Command::Run(run) => run.run(&sh),
+        Command::LinuxVdso => {
+            let anchor = xtask::linux_vdso::fetch(&sh)?;
+            println!(
+                "{} ({}, {} bytes)",
+                anchor.path.display(),
+                anchor.package,
+                anchor.size
+            );
+            Ok(())
+        }
     }
 }

@@ -1,0 +1,191 @@
+//! The anchor: Linux's own arm64 vDSO, carved out of Debian's
+//! `linux-image-*-arm64` package, for the drop-in test and the benchmark.
+//!
+//! `apt-get download` fetches the package (no install), `dpkg-deb` and `tar`
+//! take `/boot/vmlinuz-*` out of it, and the kernel `Image` (gzip-compressed
+//! or not) is searched at page-aligned offsets for an ELF shared object for
+//! `EM_AARCH64` that exports `__kernel_clock_gettime`: the vDSO the kernel
+//! embeds between `vdso_start` and `vdso_end`. Its length is where its
+//! section headers end. The result is cached under [`CACHE_DIR`]; nothing
+//! of it is committed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use object::elf::{self, FileHeader64};
+use object::read::elf::{FileHeader, Sym as _};
+use object::LittleEndian as LE;
+use xshell::{cmd, Shell};
+
+use crate::prereq;
+
+/// Where the anchor and the downloaded package are kept.
+pub const CACHE_DIR: &str = "target/linux-vdso";
+/// The meta-package whose dependency names the current kernel package.
+const META_PACKAGE: &str = "linux-image-arm64:arm64";
+
+/// Linux's vDSO image, carved and cached.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    /// The image file.
+    pub path: PathBuf,
+    /// The Debian package it came from, e.g. `linux-image-6.1.0-56-arm64`.
+    pub package: String,
+    /// Its size in bytes.
+    pub size: usize,
+}
+
+/// Returns Linux's arm64 vDSO, downloading and carving it on first use.
+pub fn fetch(sh: &Shell) -> Result<Anchor> {
+    prereq::ensure(sh, prereq::TEST)?;
+    let dir = crate::project_root().join(CACHE_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let depends = cmd!(sh, "apt-cache depends {META_PACKAGE}")
+        .read()
+        .context("apt-cache cannot tell which kernel package is current (run `apt-get update`)")?;
+    let package = depends
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends: "))
+        .find(|p| p.starts_with("linux-image-"))
+        .with_context(|| format!("{META_PACKAGE} depends on no linux-image package:\n{depends}"))?
+        .trim_end_matches(":arm64")
+        .to_owned();
+    let path = dir.join(format!("{package}.vdso.so"));
+    if let Ok(bytes) = std::fs::read(&path) {
+        if check(&bytes).is_ok() {
+            return Ok(Anchor {
+                path,
+                package,
+                size: bytes.len(),
+            });
+        }
+    }
+
+    let _cwd = sh.push_dir(&dir);
+    let deb_glob = format!("{package}_");
+    let have_deb = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with(&deb_glob));
+    if !have_deb {
+        let arch_package = format!("{package}:arm64");
+        cmd!(sh, "apt-get download -q {arch_package}")
+            .run()
+            .with_context(|| format!("downloading {arch_package} (needs `dpkg --add-architecture arm64 && apt-get update`)"))?;
+    }
+    let deb = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with(&deb_glob) && n.ends_with(".deb")
+            })
+        })
+        .context("apt-get download left no .deb")?;
+    let unpacked = dir.join("unpacked");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked)?;
+    let tarball = cmd!(sh, "dpkg-deb --fsys-tarfile {deb}").output()?.stdout;
+    let tar_path = dir.join("data.tar");
+    std::fs::write(&tar_path, tarball)?;
+    cmd!(
+        sh,
+        "tar -x -f {tar_path} -C {unpacked} --wildcards ./boot/vmlinuz-*"
+    )
+    .run()
+    .context("the package has no /boot/vmlinuz-*")?;
+    let vmlinuz = std::fs::read_dir(unpacked.join("boot"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
+        .context("no vmlinuz in the package")?;
+    let image = kernel_image(sh, &vmlinuz)?;
+    let vdso = carve(&image).with_context(|| format!("in {}", vmlinuz.display()))?;
+    std::fs::write(&path, vdso).with_context(|| format!("writing {}", path.display()))?;
+    // Only the carved image is kept (the package is ~60 MB, unpacked more).
+    let _ = std::fs::remove_dir_all(&unpacked);
+    let _ = std::fs::remove_file(&tar_path);
+    let _ = std::fs::remove_file(&deb);
+    Ok(Anchor {
+        path,
+        package,
+        size: vdso.len(),
+    })
+}
+
+/// The kernel `Image`: the file itself, or its gzip-decompressed contents.
+fn kernel_image(sh: &Shell, vmlinuz: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(vmlinuz)?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(cmd!(sh, "gzip -dc {vmlinuz}").output()?.stdout);
+    }
+    Ok(bytes)
+}
+
+/// The vDSO inside a kernel `Image`: the first page-aligned ELF that
+/// [`check`] accepts, cut where its section headers end.
+pub fn carve(image: &[u8]) -> Result<&[u8]> {
+    for start in (0..image.len()).step_by(4096) {
+        if !image[start..].starts_with(&elf::ELFMAG) {
+            continue;
+        }
+        let rest = &image[start..];
+        let Ok(header) = FileHeader64::<LE>::parse(rest) else {
+            continue;
+        };
+        let end = header.e_shoff(LE) as usize
+            + usize::from(header.e_shnum(LE)) * usize::from(header.e_shentsize(LE));
+        let Some(candidate) = rest.get(..end) else {
+            continue;
+        };
+        if check(candidate).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    bail!("no embedded ELF exporting __kernel_clock_gettime")
+}
+
+/// Whether `bytes` is an aarch64 shared object exporting
+/// `__kernel_clock_gettime`.
+pub fn check(bytes: &[u8]) -> Result<()> {
+    let header = FileHeader64::<LE>::parse(bytes)?;
+    if header.e_type(LE) != elf::ET_DYN || header.e_machine(LE) != elf::EM_AARCH64 {
+        bail!("not an aarch64 shared object");
+    }
+    let sections = header.sections(LE, bytes)?;
+    let symbols = sections.symbols(LE, bytes, elf::SHT_DYNSYM)?;
+    let exported = symbols.iter().any(|sym| {
+        sym.st_shndx(LE) != elf::SHN_UNDEF
+            && symbols.symbol_name(LE, sym) == Ok(b"__kernel_clock_gettime".as_slice())
+    });
+    if !exported {
+        bail!("no __kernel_clock_gettime");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Our own image inside a fake kernel `Image`, after a page that only
+    /// starts like an ELF file and before trailing data.
+    #[test]
+    fn carve_finds_the_vdso_at_a_page_boundary_and_cuts_it_exactly() {
+        let vdso = std::fs::read(crate::project_root().join("loader/vdso.so")).unwrap();
+        let mut image = vec![0x55u8; 8192];
+        image[4096..4100].copy_from_slice(&elf::ELFMAG);
+        image.extend_from_slice(&vdso);
+        image.extend_from_slice(&[0xaa; 5000]);
+        assert_eq!(carve(&image).unwrap(), vdso.as_slice());
+    }
+
+    #[test]
+    fn an_image_without_a_vdso_is_an_error() {
+        assert!(carve(&[0u8; 16384]).is_err());
+        assert!(check(b"\x7fELF not really").is_err());
+    }
+}
