@@ -12,8 +12,11 @@
 //! The tests themselves are in `tests/`: `image.rs` (one test per requirement of DESIGN §1),
 //! `clients.rs` (every client resolves every export; broken and garbage images),
 //! `checker.rs` (`xtask::check::check_image` accepts the image and rejects each broken copy),
-//! and `e2e.rs` (real musl, glibc, Go and Rust programs under `qemu-aarch64` through the exec
-//! harness use the vDSO: [`e2e`] reads their output and qemu's `-strace` traces).
+//! `e2e.rs` (real musl, glibc, Go and Rust programs under `qemu-aarch64` through the exec
+//! harness use the vDSO: [`e2e`] reads their output and qemu's `-strace` traces), and
+//! `dropin.rs` (Linux's own arm64 vDSO and ours, side by side on data pages our loader wrote,
+//! answer alike; the program, `tests/dropin`, finds both images' functions with
+//! [`clients::parse_vdso`]).
 
 pub mod a64;
 pub mod clients;

@@ -52,7 +52,10 @@ pub const CLOCKMODE_ARCHTIMER_NOCOMPAT: i32 = 2;
 ///
 /// This value is ours, far outside Linux's range, for kernels that give EL0
 /// access to the physical counter (`CNTKCTL_EL1.EL0PCTEN`) but not to a
-/// virtual one. Linux's own image treats it as unknown and uses the syscall.
+/// virtual one. Only our image knows it: Linux's own image (6.1, checked by
+/// `tests/tests/dropin.rs`) tests `clock_mode` only for NONE and
+/// `VDSO_CLOCKMODE_TIMENS` and would read `CNTVCT_EL0` here, so a kernel
+/// that publishes this mode must map our image, not Linux's.
 pub const CLOCKMODE_CNTPCT: i32 = 0x5043_4e54;
 /// `clock_mode`: the process is in a time namespace (`VDSO_CLOCKMODE_TIMENS`).
 /// Our image answers every call with the syscall then.

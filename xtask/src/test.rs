@@ -7,7 +7,8 @@
 //! 3. `cargo test --workspace`: algorithm, loader, conformance, and the
 //!    end-to-end tests (programs under `qemu-aarch64` through the exec
 //!    harness, `tests/e2e.rs`; the example kernel under
-//!    `qemu-system-aarch64`, `tests/kernel.rs`);
+//!    `qemu-system-aarch64`, `tests/kernel.rs`; our image and Linux's own
+//!    side by side on pages our loader wrote, `tests/dropin.rs`);
 //! 4. the aarch64 probe under `qemu-aarch64`.
 
 use std::io::{BufRead, BufReader};
@@ -47,7 +48,7 @@ pub fn run(sh: &Shell) -> Result<()> {
         "cargo clippy --workspace --all-targets --quiet -- -D warnings"
     )
     .run()?;
-    step("cargo clippy (aarch64: kernel, exec harness, probe, Rust client)");
+    step("cargo clippy (aarch64: kernel, exec harness, probe, drop-in test, Rust client)");
     xtask::clippy_aarch64(sh)?;
     step("cargo xtask build-vdso --check");
     build_vdso::run(sh, true)?;

@@ -29,8 +29,6 @@
 
 #[cfg(target_arch = "aarch64")]
 mod probe;
-#[cfg(target_arch = "aarch64")]
-mod sys;
 
 fn main() {
     #[cfg(target_arch = "aarch64")]

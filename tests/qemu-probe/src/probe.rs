@@ -34,14 +34,10 @@ use loader::{
     Writer, IMAGE, IMAGE_LEN, IMAGE_PAGES, PAGE_SIZE,
 };
 
-use crate::sys;
+use vdso_probe::report::{clock_name, ensure, from_ns, ns, Report, NS};
+use vdso_probe::{sys, ClockGetres, ClockGettime, Gettimeofday};
 
-const NS: i128 = 1_000_000_000;
 const EINVAL: i32 = 22;
-
-type ClockGettime = unsafe extern "C" fn(i32, *mut Timespec) -> i32;
-type Gettimeofday = unsafe extern "C" fn(*mut Timeval, *mut Timezone) -> i32;
-type ClockGetres = unsafe extern "C" fn(i32, *mut Timespec) -> i32;
 
 /// The high-resolution clocks, in `Clocks` field order.
 const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
@@ -50,70 +46,6 @@ const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
 /// Linux rejects, and a dynamic CPU clock (`-6`: the calling process's
 /// CPUCLOCK_SCHED, `(~0 << 3) | 2`).
 const NOT_SERVED: [i32; 13] = [2, 3, 8, 9, 10, 12, 15, 16, 100, -1, -6, i32::MIN, i32::MAX];
-
-fn clock_name(id: i32) -> String {
-    let name = match id {
-        0 => "REALTIME",
-        1 => "MONOTONIC",
-        2 => "PROCESS_CPUTIME_ID",
-        3 => "THREAD_CPUTIME_ID",
-        4 => "MONOTONIC_RAW",
-        5 => "REALTIME_COARSE",
-        6 => "MONOTONIC_COARSE",
-        7 => "BOOTTIME",
-        8 => "REALTIME_ALARM",
-        9 => "BOOTTIME_ALARM",
-        11 => "TAI",
-        _ => return format!("clock {id}"),
-    };
-    name.to_string()
-}
-
-fn ns(t: Timespec) -> i128 {
-    i128::from(t.tv_sec) * NS + i128::from(t.tv_nsec)
-}
-
-fn from_ns(total: i128) -> Timespec {
-    Timespec {
-        tv_sec: total.div_euclid(NS) as i64,
-        tv_nsec: total.rem_euclid(NS) as i64,
-    }
-}
-
-/// Counts and prints verdicts.
-#[derive(Default)]
-struct Report {
-    passed: u32,
-    failed: u32,
-}
-
-impl Report {
-    fn check(&mut self, name: &str, result: Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.passed += 1;
-                println!("ok {name}");
-            }
-            Err(detail) => {
-                self.failed += 1;
-                println!("FAIL {name}: {detail}");
-            }
-        }
-    }
-
-    fn note(&self, text: &str) {
-        eprintln!("  note: {text}");
-    }
-}
-
-/// `Ok` if `cond`, else the detail.
-fn ensure(cond: bool, detail: impl FnOnce() -> String) -> Result<(), String> {
-    if cond {
-        Ok(())
-    } else {
-        Err(detail())
-    }
-}
 
 /// One base time: the midpoint of two syscalls around a counter read.
 #[derive(Clone, Copy)]
@@ -833,8 +765,7 @@ pub fn run() -> i32 {
         Ok(kernel) => kernel,
         Err(e) => {
             report.check("map the vDSO", Err(e));
-            println!("{} passed, {} failed", report.passed, report.failed);
-            return 1;
+            return report.finish();
         }
     };
     report.check("map the vDSO", Ok(()));
@@ -853,6 +784,5 @@ pub fn run() -> i32 {
     kernel.strace_window(&mut report);
     kernel.check_disabled(&mut report);
     kernel.check_sigreturn(&mut report);
-    println!("{} passed, {} failed", report.passed, report.failed);
-    i32::from(report.failed != 0)
+    report.finish()
 }

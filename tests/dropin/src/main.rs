@@ -1,0 +1,46 @@
+//! `vdso-dropin`: the drop-in proof.
+//!
+//! ```text
+//! vdso-dropin LINUX_VDSO
+//! ```
+//!
+//! One static aarch64 process, run under `qemu-aarch64`, plays the kernel
+//! twice: it maps our image ([`loader::IMAGE_PADDED`]) and Linux's own arm64
+//! vDSO (`LINUX_VDSO`, carved out of Debian's `linux-image-*-arm64` by
+//! `xtask::linux_vdso::fetch`) each as [`loader::Layout`] lays it out (data
+//! page, reserved time-namespace page, image: Linux arm64's own layout), each
+//! with its own data page written by its own [`loader::Writer`], both pages
+//! published with the same clocks. Then it calls both images' exports,
+//! interleaved, and holds them to the same answers. Linux's image getting
+//! every served clock right from a page our writer wrote is the proof that
+//! the loader writes a valid Linux data page, and that our image is a
+//! drop-in replacement for Linux's. The checks and their reasoning are in
+//! `dropin.rs`.
+//!
+//! Output (as `vdso-probe`): one `ok <name>` or `FAIL <name>: <detail>` line
+//! per check on stdout, notes on stderr, and last `N passed, M failed`; exit
+//! status 0 only if nothing failed, 2 for a bad command line.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(target_arch = "aarch64")]
+mod dropin;
+
+fn main() {
+    #[cfg(target_arch = "aarch64")]
+    {
+        let mut args = std::env::args_os().skip(1);
+        let (Some(linux), None) = (args.next(), args.next()) else {
+            eprintln!("usage: vdso-dropin LINUX_VDSO (Linux's arm64 vDSO image, e.g. from `cargo xtask linux-vdso`)");
+            std::process::exit(2);
+        };
+        std::process::exit(dropin::run(std::path::Path::new(&linux)));
+    }
+
+    #[cfg(not(target_arch = "aarch64"))]
+    {
+        eprintln!("vdso-dropin runs only on aarch64 (e.g. under qemu-aarch64); nothing to do here");
+        std::process::exit(2);
+    }
+}
