@@ -22,7 +22,7 @@ use core::sync::atomic::{fence, Ordering};
 
 use crate::data::{
     clock, DataPage, VdsoData, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT, CLOCKMODE_CNTPCT,
-    CS_HRES_COARSE, CS_RAW,
+    CS_HRES_COARSE, CS_RAW, VDSO_BASES,
 };
 
 /// Nanoseconds per second.
@@ -91,11 +91,17 @@ pub fn counter_source(clock_mode: i32) -> Option<CounterSource> {
     }
 }
 
-/// The bit of `clock` in the `*_MASK` sets, or `None` for ids that are
-/// negative or too large for any set (they go to the syscall).
+/// The bit of `clock` in the `*_MASK` sets, or `None` for ids that have no
+/// slot in `basetime` (negative, or `VDSO_BASES` and above): none of them is
+/// served, and the range check here lets the compiler drop the one on
+/// `basetime`.
 #[inline(always)]
 fn clock_bit(clock: i32) -> Option<u32> {
-    1u32.checked_shl(clock as u32)
+    if (clock as u32) < VDSO_BASES as u32 {
+        Some(1 << clock)
+    } else {
+        None
+    }
 }
 
 /// Reads `clock` from the page, or `None` if the syscall must answer.
@@ -198,9 +204,18 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
     };
     // The division is done after the loop, on a consistent value: a torn
     // read could otherwise make it arbitrarily expensive (as Linux notes).
+    // A kernel that ticks keeps `ns` below a second or two past `sec`, as
+    // Linux's `__iter_div_u64_rem` expects: subtract instead of dividing.
+    let (carry, ns) = if ns < NSEC_PER_SEC {
+        (0, ns)
+    } else if ns < 2 * NSEC_PER_SEC {
+        (1, ns - NSEC_PER_SEC)
+    } else {
+        (ns / NSEC_PER_SEC, ns % NSEC_PER_SEC)
+    };
     Some(Timespec {
-        tv_sec: sec.wrapping_add(ns / NSEC_PER_SEC) as i64,
-        tv_nsec: (ns % NSEC_PER_SEC) as i64,
+        tv_sec: sec.wrapping_add(carry) as i64,
+        tv_nsec: ns as i64,
     })
 }
 
@@ -228,7 +243,15 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64
     }
     // At most (2^64 - 1) * (2^32 - 1) + 2^64 - 1 < 2^96: no overflow.
     let wide = u128::from(delta) * u128::from(mult) + u128::from(nsec);
-    u64::try_from(wide >> shift).ok()
+    let (lo, hi) = (wide as u64, (wide >> 64) as u64);
+    // `wide >> shift` needs 64 bits or more: the syscall answers.
+    if hi >> shift != 0 {
+        return None;
+    }
+    // `wide >> shift` for 0 <= shift < 64, without the general 128-bit
+    // shift's case for shift >= 64: `hi << (64 - shift)`, written so that
+    // shift = 0 shifts by 63 + 1 instead of 64.
+    Some((lo >> shift) | ((hi << 1) << (63 - shift)))
 }
 
 /// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
