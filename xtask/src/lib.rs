@@ -85,7 +85,7 @@ fn build_aarch64(
 }
 
 /// Lints the aarch64-only code (the kernel, the exec harness, the probe,
-/// the drop-in test, the Rust client) with Debian's clippy, `-D warnings`: the host's
+/// the drop-in test, the benchmark, the Rust client) with Debian's clippy, `-D warnings`: the host's
 /// `cargo clippy` sees only their host stubs.
 pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -95,7 +95,13 @@ pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
     let manifest = manifest.to_str().context("non-UTF-8 path")?;
     let runs: [(&[&str], &str, &str); 2] = [
         (
-            &["vdso-exec", "vdso-probe", "vdso-dropin", "vdso-rust-client"],
+            &[
+                "vdso-exec",
+                "vdso-probe",
+                "vdso-dropin",
+                "vdso-bench",
+                "vdso-rust-client",
+            ],
             "-C target-feature=+crt-static -D warnings",
             "target/clippy-aarch64",
         ),

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use xshell::Shell;
 use xtask::prereq;
 
+mod bench;
 mod build_vdso;
 mod run;
 mod test;
@@ -42,6 +43,12 @@ enum Command {
     /// Exits with the program's exit status. Example:
     /// `cargo xtask run --fake-epoch 2000000000 -- ./date`
     Run(run::Run),
+    /// Benchmark our image against Linux's own arm64 vDSO and the raw
+    /// syscall under qemu-aarch64: ns/call (median [min–max]) and
+    /// instructions per call for every served clock, gettimeofday and
+    /// clock_getres, and the image sizes. Prints a Markdown table; writes
+    /// target/bench/bench.json and target/bench/bench.svg.
+    Bench(bench::Bench),
     /// Download Debian's linux-image-*-arm64 (no install), carve out
     /// Linux's own arm64 vDSO (the benchmark's anchor) into
     /// target/linux-vdso/, and print its path, package and size.
@@ -57,6 +64,7 @@ fn main() -> Result<()> {
         Command::Test => test::run(&sh),
         Command::Prereqs => prereq::ensure(&sh, prereq::TEST),
         Command::Run(run) => run.run(&sh),
+        Command::Bench(bench) => bench.run(&sh),
         Command::LinuxVdso => {
             let anchor = xtask::linux_vdso::fetch(&sh)?;
             println!(

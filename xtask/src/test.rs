@@ -48,7 +48,9 @@ pub fn run(sh: &Shell) -> Result<()> {
         "cargo clippy --workspace --all-targets --quiet -- -D warnings"
     )
     .run()?;
-    step("cargo clippy (aarch64: kernel, exec harness, probe, drop-in test, Rust client)");
+    step(
+        "cargo clippy (aarch64: kernel, exec harness, probe, drop-in test, benchmark, Rust client)",
+    );
     xtask::clippy_aarch64(sh)?;
     step("cargo xtask build-vdso --check");
     build_vdso::run(sh, true)?;

@@ -14,8 +14,9 @@
 //! interleaved, and holds them to the same answers. Linux's image getting
 //! every served clock right from a page our writer wrote is the proof that
 //! the loader writes a valid Linux data page, and that our image is a
-//! drop-in replacement for Linux's. The checks and their reasoning are in
-//! `dropin.rs`.
+//! drop-in replacement for Linux's. The mapping is the library's
+//! (`vdso_dropin::pair`, shared with the benchmark); the checks and their
+//! reasoning are in `dropin.rs`.
 //!
 //! Output (as `vdso-probe`): one `ok <name>` or `FAIL <name>: <detail>` line
 //! per check on stdout, notes on stderr, and last `N passed, M failed`; exit
