@@ -40,9 +40,18 @@ pub fn fetch(sh: &Shell) -> Result<Anchor> {
     prereq::ensure(sh, prereq::TEST)?;
     let dir = crate::project_root().join(CACHE_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let depends = cmd!(sh, "apt-cache depends {META_PACKAGE}")
-        .read()
-        .context("apt-cache cannot tell which kernel package is current (run `apt-get update`)")?;
+    let depends = match cmd!(sh, "apt-cache depends {META_PACKAGE}").quiet().read() {
+        Ok(out) => out,
+        // No package lists for arm64 (a machine whose lists were cleaned):
+        // fetch them once when root, as the prerequisites do.
+        Err(_) if cmd!(sh, "id -u").read().unwrap_or_default().trim() == "0" => {
+            cmd!(sh, "apt-get update -q").run()?;
+            cmd!(sh, "apt-cache depends {META_PACKAGE}").read()?
+        }
+        Err(e) => return Err(e).context(
+            "apt-cache cannot tell which kernel package is current (run `apt-get update` as root)",
+        ),
+    };
     let package = depends
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Depends: "))
