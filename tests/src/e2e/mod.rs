@@ -173,15 +173,23 @@ pub fn client_time_syscalls(trace: &str) -> Result<Vec<TimeSyscall>, String> {
     let start = trace.find(CLIENT_START_MARKER).ok_or_else(|| {
         format!("no `{CLIENT_START_MARKER}` marker in the trace: did the harness start the client?")
     })?;
-    time_syscalls(&trace[start..])
+    // The whole trace is read, so that a call another thread left waiting
+    // before the marker (the ticker's `nanosleep`) is known to be pending.
+    time_syscalls_from(trace, start)
 }
 
 /// Every time syscall in `text`, in order.
 pub fn time_syscalls(text: &str) -> Result<Vec<TimeSyscall>, String> {
+    time_syscalls_from(text, 0)
+}
+
+/// Every time syscall in `text` at or after byte `from`, in order.
+fn time_syscalls_from(text: &str, from: usize) -> Result<Vec<TimeSyscall>, String> {
+    let pending = Pending::new(text);
     let mut found = BTreeMap::new();
     for name in TIME_SYSCALLS {
         let pattern = format!("{name}(");
-        for (at, _) in text.match_indices(&pattern) {
+        for (at, _) in text.match_indices(&pattern).filter(|&(at, _)| at >= from) {
             // qemu prints `PID name(`: the name follows a space or starts
             // the text, never another identifier character.
             let before = text[..at].chars().next_back();
@@ -198,9 +206,10 @@ pub fn time_syscalls(text: &str) -> Result<Vec<TimeSyscall>, String> {
                 _ => Some(parse_clock_id(args.split(',').next().unwrap_or_default())?),
             };
             // The return belongs to this call only if the call started a
-            // line: otherwise another thread's call was still waiting for
-            // its return, and the ` = ...` that follows may be that one's.
-            let (ret, errno) = if starts_line(text, at) {
+            // line and no other thread's call was still waiting for its
+            // return: otherwise the ` = ...` that follows may be that one's.
+            let line = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            let (ret, errno) = if starts_line(text, at) && pending.at(line) == 0 {
                 parse_return(&text[args_start + args_len + 1..])
             } else {
                 (None, None)
@@ -217,6 +226,55 @@ pub fn time_syscalls(text: &str) -> Result<Vec<TimeSyscall>, String> {
         }
     }
     Ok(found.into_values().collect())
+}
+
+/// Where calls start and returns are printed in a trace, to tell how many
+/// calls are waiting for their return at a given point.
+///
+/// A call is `PID name(` at the start of a line or right after another
+/// call's `)` (glued); a return is ` = ` right after a call's `)` or at the
+/// start of a line (a waiting call's return printed on its own).
+struct Pending {
+    calls: Vec<usize>,
+    returns: Vec<usize>,
+}
+
+impl Pending {
+    fn new(text: &str) -> Pending {
+        let bytes = text.as_bytes();
+        let mut calls = Vec::new();
+        let mut returns = Vec::new();
+        for (at, _) in text.match_indices(" = ") {
+            if at == 0 || matches!(bytes[at - 1], b')' | b'\n') {
+                returns.push(at);
+            }
+        }
+        let mut at = 0;
+        while at < bytes.len() {
+            let opens = at == 0 || matches!(bytes[at - 1], b'\n' | b')');
+            if opens && bytes[at].is_ascii_digit() {
+                let digits = text[at..].find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+                let rest = &text[at + digits..];
+                if let Some(call) = rest.strip_prefix(' ') {
+                    let ident = call
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(0);
+                    if ident > 0 && call[ident..].starts_with('(') {
+                        calls.push(at);
+                    }
+                }
+            }
+            at += 1;
+        }
+        Pending { calls, returns }
+    }
+
+    /// Calls printed before `at` whose return was not printed before `at`.
+    fn at(&self, at: usize) -> usize {
+        let calls = self.calls.partition_point(|&c| c < at);
+        let returns = self.returns.partition_point(|&r| r < at);
+        calls.saturating_sub(returns)
+    }
 }
 
 /// Whether the call named at `at` opens its line (`PID name(` after a
@@ -282,6 +340,36 @@ mod tests {
 4786 clock_getres(CLOCK_PROCESS_CPUTIME_ID,0x0000005500800490) = 0 ({tv_sec = 0,tv_nsec = 1})
 4786 clock_gettime(CLOCK_PROCESS_CPUTIME_ID,0x0000005501104100)4786 nanosleep(365090135840,0,0,0,0,0) = 0 ({tv_sec = 0,tv_nsec = 24699174})
 ";
+
+    /// The ticker's first `nanosleep` glued to `clone` before the marker
+    /// waits until the client's `clock_getres(12345)` has been printed; its
+    /// return lands on that line and the call's own on the next one.
+    #[test]
+    fn a_return_printed_while_another_call_waits_is_not_trusted() {
+        let trace = "\
+31558 clone(CLONE_VM|CLONE_THREAD,child_stack=0x0000005501116f60)31558 nanosleep(365090139936,0,0,0,0,0) = 31562
+31558 faccessat(AT_FDCWD,\"/vdso-exec/client-start\",F_OK,0x0) = -1 errno=2 (No such file or directory)
+31558 clock_getres(CLOCK_PROCESS_CPUTIME_ID,0x0000005501105100) = 0 ({tv_sec = 0,tv_nsec = 1})
+31558 clock_getres(0x3039,0x0000005501105100) = 0
+31558 nanosleep(365090139936,0,0,0,0,0) = -1 errno=22 (Invalid argument)
+31558 clock_getres(0xffffffff,0x0000005501105100) = -1 errno=22 (Invalid argument)
+";
+        let calls = client_time_syscalls(trace).unwrap();
+        let got: Vec<_> = calls.iter().map(|c| (c.clock, c.ret, c.errno)).collect();
+        // While the first nanosleep waits, no return is the call's own; once
+        // the second one waits instead, neither.
+        assert_eq!(
+            got,
+            [
+                (Some(2), None, None),
+                (Some(12345), None, None),
+                (Some(-1), None, None)
+            ]
+        );
+        // Without the waiting call, the same lines are trusted.
+        let alone = time_syscalls(trace.split_once('\n').unwrap().1).unwrap();
+        assert_eq!((alone[0].ret, alone[1].ret), (Some(0), Some(0)));
+    }
 
     #[test]
     fn time_syscalls_after_the_marker_are_read_with_their_clock_and_result() {
