@@ -1,7 +1,9 @@
-//! The harness's only `asm!`: raw `svc #0` system calls (the host's clocks
-//! must come from the kernel, not from a libc that might use a vDSO; the
-//! ticker must not touch libc at all), cache maintenance for freshly copied
-//! code, starting the ticker thread, and the jump into the client.
+//! The harness's system calls and its only `asm!`: raw `svc #0` wrappers
+//! over `vdso_linux_sys::syscall` (the host's clocks must come from the
+//! kernel, not from a libc that might use a vDSO; the ticker must not touch
+//! libc at all), starting the ticker thread, and the jump into the client.
+//! Cache maintenance for copied code and the strace marker come from
+//! `vdso-linux-sys`.
 //!
 //! # Safety
 //!
@@ -15,9 +17,10 @@ use core::arch::asm;
 use core::ffi::CStr;
 
 use loader::{Timespec, Timeval, Timezone};
+use vdso_linux_sys::syscall;
+pub use vdso_linux_sys::{strace_marker, sync_icache};
 
 const NR_FTRUNCATE: u64 = 46;
-const NR_FACCESSAT: u64 = 48;
 const NR_CLOSE: u64 = 57;
 const NR_NANOSLEEP: u64 = 101;
 const NR_CLOCK_GETTIME: u64 = 113;
@@ -51,7 +54,6 @@ const MAP_ANONYMOUS: u64 = 0x20;
 /// existing mapping. Kernels before 4.17, and qemu-user 7.2, treat it as a
 /// mere hint and may map elsewhere: callers must compare the result.
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
-const AT_FDCWD: i64 = -100;
 /// `MFD_CLOEXEC`.
 const MFD_CLOEXEC: u64 = 1;
 const SIG_SETMASK: u64 = 2;
@@ -68,35 +70,6 @@ const CLONE_THREAD_FLAGS: u64 = 0x100 /* CLONE_VM */
 
 /// A negative errno from a failed syscall.
 pub type Errno = i64;
-
-/// A system call with up to six arguments; returns `x0` (a negative errno
-/// on failure).
-///
-/// # Safety
-///
-/// The syscall `nr` with these arguments must not break this process's
-/// memory safety (it may write where the pointers point, map or unmap
-/// memory).
-unsafe fn syscall(nr: u64, args: [u64; 6]) -> i64 {
-    let ret: i64;
-    // SAFETY: `svc #0` enters the kernel, which reads x8 and x0..x5 and
-    // returns in x0, changing no other register; the caller vouches for the
-    // syscall's effects.
-    unsafe {
-        asm!(
-            "svc #0",
-            in("x8") nr,
-            inlateout("x0") args[0] => ret,
-            in("x1") args[1],
-            in("x2") args[2],
-            in("x3") args[3],
-            in("x4") args[4],
-            in("x5") args[5],
-            options(nostack),
-        );
-    }
-    ret
-}
 
 fn result(ret: i64) -> Result<u64, Errno> {
     if (-4095..0).contains(&ret) {
@@ -318,48 +291,6 @@ pub fn ids() -> (u64, u64, u64, u64) {
             syscall(NR_GETEGID, [0; 6]) as u64,
         )
     }
-}
-
-/// A marker in `qemu-aarch64 -strace` output: `faccessat` of `path`, which
-/// strace prints by name. The file does not exist; the result is ignored.
-pub fn strace_marker(path: &CStr) {
-    // SAFETY: `faccessat` only reads the NUL-terminated `path`.
-    unsafe {
-        syscall(
-            NR_FACCESSAT,
-            [AT_FDCWD as u64, path.as_ptr() as u64, 0, 0, 0, 0],
-        )
-    };
-}
-
-/// Makes `len` bytes of freshly written code at `start` visible to
-/// instruction fetch (what `__builtin___clear_cache` does): clean the data
-/// cache to the point of unification, invalidate the instruction cache.
-/// qemu does not need it; a real CPU does.
-pub fn sync_icache(start: usize, len: usize) {
-    let ctr: u64;
-    // SAFETY: reads CTR_EL0 (EL0-readable on Linux and qemu); no memory.
-    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
-    let dline = 4usize << ((ctr >> 16) & 0xf);
-    let iline = 4usize << (ctr & 0xf);
-    let end = start + len;
-    let mut line = start & !(dline - 1);
-    while line < end {
-        // SAFETY: cleans one cache line of memory we own; no architectural
-        // change to its contents.
-        unsafe { asm!("dc cvau, {}", in(reg) line, options(nostack)) };
-        line += dline;
-    }
-    // SAFETY: a barrier: the cleans complete before the invalidations.
-    unsafe { asm!("dsb ish", options(nostack)) };
-    let mut line = start & !(iline - 1);
-    while line < end {
-        // SAFETY: invalidates instruction cache lines; no data changes.
-        unsafe { asm!("ic ivau, {}", in(reg) line, options(nostack)) };
-        line += iline;
-    }
-    // SAFETY: barriers: the invalidations complete, then this CPU refetches.
-    unsafe { asm!("dsb ish", "isb", options(nostack)) };
 }
 
 /// Starts a thread of this process that runs `entry(arg)` on the stack

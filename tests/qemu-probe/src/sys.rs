@@ -1,7 +1,8 @@
-//! The probe's only `asm!`: raw `svc #0` system calls (so the reference
-//! values never go through a libc that might itself use a vDSO), the cache
-//! maintenance that makes copied code executable, and a signal handler that
-//! records its return address.
+//! The probe's system calls and its only `asm!`: raw `svc #0` wrappers over
+//! `vdso_linux_sys::syscall` (so the reference values never go through a
+//! libc that might itself use a vDSO) and a signal handler that records its
+//! return address. Cache maintenance for copied code and the strace marker
+//! come from `vdso-linux-sys`.
 //!
 //! # Safety
 //!
@@ -10,13 +11,13 @@
 //! memory-safe as far as the kernel's writes go. The `unsafe fn`s say which
 //! arguments must be valid for the call to be sound for *this* process.
 
-use core::arch::{asm, global_asm};
-use core::ffi::CStr;
+use core::arch::global_asm;
 use core::sync::atomic::AtomicU64;
 
 use loader::{Timespec, Timeval, Timezone};
+use vdso_linux_sys::syscall;
+pub use vdso_linux_sys::{strace_marker, sync_icache};
 
-const NR_FACCESSAT: u64 = 48;
 const NR_CLOCK_GETTIME: u64 = 113;
 const NR_CLOCK_GETRES: u64 = 114;
 const NR_TGKILL: u64 = 131;
@@ -41,36 +42,6 @@ const MAP_ANONYMOUS: u64 = 0x20;
 pub const SIGUSR1: i32 = 10;
 /// `SA_RESTORER`: the signal frame returns to `sa_restorer`.
 pub const SA_RESTORER: u64 = 0x0400_0000;
-/// `AT_FDCWD`.
-const AT_FDCWD: i64 = -100;
-
-/// A system call with up to six arguments; returns `x0` (a negative errno on
-/// failure).
-///
-/// # Safety
-///
-/// The syscall `nr` with these arguments must not break this process's
-/// memory safety (it may write where the pointers point, map or unmap
-/// memory, change signal dispositions).
-unsafe fn syscall(nr: u64, args: [u64; 6]) -> i64 {
-    let ret: i64;
-    // SAFETY: `svc #0` enters the kernel, which reads x8 and x0..x5 and
-    // returns in x0; the caller vouches for the syscall's effects.
-    unsafe {
-        asm!(
-            "svc #0",
-            in("x8") nr,
-            inlateout("x0") args[0] => ret,
-            in("x1") args[1],
-            in("x2") args[2],
-            in("x3") args[3],
-            in("x4") args[4],
-            in("x5") args[5],
-            options(nostack),
-        );
-    }
-    ret
-}
 
 /// The real `clock_gettime`; `ts` may be null (the kernel says `-EFAULT`).
 pub fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32 {
@@ -119,18 +90,6 @@ pub unsafe fn mprotect(addr: usize, len: usize, prot: u64) -> i64 {
     unsafe { syscall(NR_MPROTECT, [addr as u64, len as u64, prot, 0, 0, 0]) }
 }
 
-/// A marker in `qemu-aarch64 -strace` output: `faccessat` of `path`, which
-/// strace prints by name. The file does not exist; the result is ignored.
-pub fn strace_marker(path: &CStr) {
-    // SAFETY: `faccessat` only reads the NUL-terminated `path`.
-    unsafe {
-        syscall(
-            NR_FACCESSAT,
-            [AT_FDCWD as u64, path.as_ptr() as u64, 0, 0, 0, 0],
-        )
-    };
-}
-
 /// The kernel's `struct sigaction` on arm64 (asm-generic layout).
 #[repr(C)]
 pub struct KernelSigaction {
@@ -167,36 +126,6 @@ pub fn raise(signal: i32) -> i64 {
         let tid = syscall(NR_GETTID, [0; 6]) as u64;
         syscall(NR_TGKILL, [pid, tid, signal as u64, 0, 0, 0])
     }
-}
-
-/// Makes `len` bytes of freshly written code at `start` visible to
-/// instruction fetch (what `__builtin___clear_cache` does): clean the data
-/// cache to the point of unification, invalidate the instruction cache.
-/// qemu does not need it; a real CPU does.
-pub fn sync_icache(start: usize, len: usize) {
-    let ctr: u64;
-    // SAFETY: reads CTR_EL0 (EL0-readable on Linux and qemu); no memory.
-    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
-    let dline = 4usize << ((ctr >> 16) & 0xf);
-    let iline = 4usize << (ctr & 0xf);
-    let end = start + len;
-    let mut line = start & !(dline - 1);
-    while line < end {
-        // SAFETY: cleans one cache line of memory we own; no architectural
-        // change to its contents.
-        unsafe { asm!("dc cvau, {}", in(reg) line, options(nostack)) };
-        line += dline;
-    }
-    // SAFETY: a barrier: the cleans complete before the invalidations.
-    unsafe { asm!("dsb ish", options(nostack)) };
-    let mut line = start & !(iline - 1);
-    while line < end {
-        // SAFETY: invalidates instruction cache lines; no data changes.
-        unsafe { asm!("ic ivau, {}", in(reg) line, options(nostack)) };
-        line += iline;
-    }
-    // SAFETY: barriers: the invalidations complete, then this CPU refetches.
-    unsafe { asm!("dsb ish", "isb", options(nostack)) };
 }
 
 /// The return address (`x30`) the last [`signal_handler`] call saw: where
