@@ -7,7 +7,7 @@
 pub const KERNEL_CLOCK_GETTIME: usize = 0x434;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x700;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x6f8;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
 pub const KERNEL_CLOCK_GETRES: usize = 0x3ac;
@@ -22,7 +22,7 @@ pub const VDSO_CLOCK_GETTIME: usize = 0x434;
 pub const VDSO_CLOCK_GETTIME64: usize = 0x434;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x700;
+pub const VDSO_GETTIMEOFDAY: usize = 0x6f8;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
 pub const VDSO_CLOCK_GETRES: usize = 0x3ac;

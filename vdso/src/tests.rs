@@ -1320,7 +1320,7 @@ fn scale_with_shift_63_keeps_only_multiples_of_two_to_the_63() {
     let delta = u64::MAX >> 1;
     let want = (u128::from(delta) * u128::from(u32::MAX) + u128::from(u64::MAX)) >> 63;
     assert_eq!(
-        scale(delta, 0, u64::MAX, u32::MAX, 63, u64::MAX).map(u128::from),
+        scale(delta, 0, u64::MAX, u32::MAX.into(), 63, u64::MAX).map(u128::from),
         Some(want)
     );
 }
@@ -1337,17 +1337,17 @@ fn scale_with_maximal_inputs_does_not_overflow() {
         "Linux's product would overflow here"
     );
     assert_eq!(
-        scale(delta, 0, u64::MAX, u32::MAX, 32, u64::MAX),
+        scale(delta, 0, u64::MAX, u32::MAX.into(), 32, u64::MAX),
         Some((1 << 63) + (1 << 31) - 1)
     );
     // The same through the wrap-around of `cycles - last`.
     assert_eq!(
-        scale(4, (1 << 63) + 5, u64::MAX, u32::MAX, 32, u64::MAX),
+        scale(4, (1 << 63) + 5, u64::MAX, u32::MAX.into(), 32, u64::MAX),
         Some((1 << 63) + (1 << 31) - 1)
     );
     // And against a u128 reference over a spread of large inputs.
     for (delta, mult, shift, nsec) in [
-        (u64::MAX >> 1, u32::MAX, 40, 0),
+        (u64::MAX >> 1, u64::from(u32::MAX), 40, 0),
         (1 << 62, 1 << 31, 33, 12_345),
         (0xdead_beef_cafe, 0x8765_4321, 24, 0x1234_5678_9abc),
     ] {
@@ -1365,7 +1365,7 @@ fn scale_falls_back_when_the_result_does_not_fit_in_64_bits() {
     // can produce. A truncated result would be a wrong time; the syscall
     // must answer instead.
     let delta = u64::MAX >> 1;
-    assert_eq!(scale(delta, 0, u64::MAX, u32::MAX, 30, u64::MAX), None);
+    assert_eq!(scale(delta, 0, u64::MAX, u32::MAX.into(), 30, u64::MAX), None);
     assert_eq!(scale(delta, 0, u64::MAX, 4, 0, 0), None);
     assert_eq!(scale(delta, 0, u64::MAX, 2, 0, 2), None);
     // The largest result that fits is still served: 2(2^63 - 1) + 1.
@@ -1418,7 +1418,7 @@ fn scale_masks_the_counter_delta() {
 fn scale_rejects_fields_a_kernel_never_writes() {
     assert_eq!(scale(10, 0, u64::MAX, 0, 0, 0), None, "mult 0");
     assert_eq!(scale(10, 0, 0, 1, 0, 0), None, "mask 0");
-    for shift in [64, 65, 127, 128, u32::MAX] {
+    for shift in [64, 65, 127, 128, u64::from(u32::MAX), u64::MAX] {
         assert_eq!(scale(10, 0, u64::MAX, 1, shift, 0), None, "shift {shift}");
     }
     assert_eq!(scale(10, 0, u64::MAX, 1, 63, 1 << 63), Some(1), "shift 63");

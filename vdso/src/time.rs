@@ -18,10 +18,11 @@
 //!   answers instead. Linux serves the coarse clocks even when `clock_mode` is
 //!   `NONE`; we do not, so an all-zero page never yields time zero.
 
+use core::hint::cold_path;
 use core::sync::atomic::{fence, Ordering};
 
 use crate::data::{
-    clock, DataPage, VdsoData, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT, CLOCKMODE_CNTPCT,
+    clock, DataPage, VdsoData, VdsoTimestamp, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT, CLOCKMODE_CNTPCT,
     CS_HRES_COARSE, CS_RAW, VDSO_BASES,
 };
 
@@ -73,11 +74,47 @@ pub enum CounterSource {
     Physical,
 }
 
-/// The hardware counter, as the arch module (or a test) reads it.
+/// The fields of one [`VdsoData`] that a high-resolution clock needs, as
+/// read inside one seqlock round (consistent only if `seq` did not change).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// `cycle_last`.
+    pub cycle_last: u64,
+    /// `mask`.
+    pub mask: u64,
+    /// `mult`, zero-extended (a 32-bit load does that for free on 64-bit
+    /// arches, and the product is 64 × 64 bits anyway).
+    pub mult: u64,
+    /// `shift`, zero-extended.
+    pub shift: u64,
+    /// The clock's `basetime` seconds.
+    pub sec: u64,
+    /// The clock's `basetime` shifted nanoseconds.
+    pub nsec: u64,
+}
+
+/// The hardware counter, as the arch module (or a test) reads it, and how
+/// the arch loads the fields the counter is scaled with.
 pub trait Counter {
     /// Reads the counter, ordered after every data-page load before it and
     /// before every data-page load after it.
     fn read(&self, source: CounterSource) -> u64;
+
+    /// Loads [`Snapshot`]'s fields from `vd` and `base` (one of
+    /// `vd.basetime`), each as a relaxed atomic load: single-copy atomic,
+    /// in no particular order among themselves. The default loads them one
+    /// by one; an arch may load adjacent pairs with one instruction.
+    #[inline(always)]
+    fn snapshot(&self, vd: &VdsoData, base: &VdsoTimestamp) -> Snapshot {
+        Snapshot {
+            cycle_last: vd.cycle_last.load(Ordering::Relaxed),
+            mask: vd.mask.load(Ordering::Relaxed),
+            mult: u64::from(vd.mult.load(Ordering::Relaxed)),
+            shift: u64::from(vd.shift.load(Ordering::Relaxed)),
+            sec: base.sec.load(Ordering::Relaxed),
+            nsec: base.nsec.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Maps `clock_mode` to the counter it names, or `None` for "use the syscall"
@@ -91,14 +128,15 @@ pub fn counter_source(clock_mode: i32) -> Option<CounterSource> {
     }
 }
 
-/// The bit of `clock` in the `*_MASK` sets, or `None` for ids that have no
-/// slot in `basetime` (negative, or `VDSO_BASES` and above): none of them is
-/// served, and the range check here lets the compiler drop the one on
-/// `basetime`.
+/// `clock` as an index into `basetime` and its bit in the `*_MASK` sets, or
+/// `None` for ids that have no slot there (negative, or `VDSO_BASES` and
+/// above): none of them is served, and the range check here lets the
+/// compiler drop the one on `basetime`.
 #[inline(always)]
-fn clock_bit(clock: i32) -> Option<u32> {
-    if (clock as u32) < VDSO_BASES as u32 {
-        Some(1 << clock)
+fn clock_bit(clock: i32) -> Option<(u32, u32)> {
+    let id = clock as u32;
+    if id < VDSO_BASES as u32 {
+        Some((id, 1 << id))
     } else {
         None
     }
@@ -107,14 +145,13 @@ fn clock_bit(clock: i32) -> Option<u32> {
 /// Reads `clock` from the page, or `None` if the syscall must answer.
 #[inline(always)]
 pub fn clock_gettime(page: &DataPage, clock: i32, counter: &impl Counter) -> Option<Timespec> {
-    let bit = clock_bit(clock)?;
-    let id = clock as usize;
+    let (id, bit) = clock_bit(clock)?;
     if bit & clock::HRES_MASK != 0 {
-        hres(&page.data[CS_HRES_COARSE], id, counter)
+        hres(&page.data[CS_HRES_COARSE], id as usize, counter)
     } else if bit & clock::COARSE_MASK != 0 {
-        coarse(&page.data[CS_HRES_COARSE], id)
+        coarse(&page.data[CS_HRES_COARSE], id as usize)
     } else if bit & clock::RAW_MASK != 0 {
-        hres(&page.data[CS_RAW], id, counter)
+        hres(&page.data[CS_RAW], id as usize, counter)
     } else {
         None
     }
@@ -151,7 +188,7 @@ pub fn timezone(page: &DataPage) -> Option<Timezone> {
 /// the page's resolution field is zero.
 #[inline(always)]
 pub fn clock_getres(page: &DataPage, clock: i32) -> Option<Timespec> {
-    let bit = clock_bit(clock)?;
+    let (_, bit) = clock_bit(clock)?;
     let vd = &page.data[CS_HRES_COARSE];
     counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
     let ns = if bit & (clock::HRES_MASK | clock::RAW_MASK) != 0 {
@@ -182,20 +219,25 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
         if seq & 1 == 0 {
             let source = counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
             let cycles = counter.read(source);
-            let last = vd.cycle_last.load(Ordering::Relaxed);
-            let mask = vd.mask.load(Ordering::Relaxed);
-            let mult = vd.mult.load(Ordering::Relaxed);
-            let shift = vd.shift.load(Ordering::Relaxed);
-            let sec = base.sec.load(Ordering::Relaxed);
-            let nsec = base.nsec.load(Ordering::Relaxed);
+            let snap = counter.snapshot(vd, base);
             // The data loads above are complete before `seq` is read again.
             fence(Ordering::Acquire);
             if vd.seq.load(Ordering::Relaxed) == seq {
                 // Only a consistent snapshot reaches this point, so a torn
                 // `mult` or `shift` can never make the result wrong.
-                break (sec, scale(cycles, last, mask, mult, shift, nsec)?);
+                let Snapshot {
+                    cycle_last,
+                    mask,
+                    mult,
+                    shift,
+                    sec,
+                    nsec,
+                } = snap;
+                break (sec, scale(cycles, cycle_last, mask, mult, shift, nsec)?);
             }
         }
+        // A writer is at work: rare, so laid out off the straight path.
+        cold_path();
         rounds -= 1;
         if rounds == 0 {
             return None;
@@ -204,18 +246,17 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
     };
     // The division is done after the loop, on a consistent value: a torn
     // read could otherwise make it arbitrarily expensive (as Linux notes).
-    // A kernel that ticks keeps `ns` below a second or two past `sec`, as
-    // Linux's `__iter_div_u64_rem` expects: subtract instead of dividing.
-    let (carry, ns) = if ns < NSEC_PER_SEC {
-        (0, ns)
-    } else if ns < 2 * NSEC_PER_SEC {
-        (1, ns - NSEC_PER_SEC)
-    } else {
-        (ns / NSEC_PER_SEC, ns % NSEC_PER_SEC)
-    };
+    // Between two ticks `ns` is below a second past `sec` almost always.
+    if ns < NSEC_PER_SEC {
+        return Some(Timespec {
+            tv_sec: sec as i64,
+            tv_nsec: ns as i64,
+        });
+    }
+    cold_path();
     Some(Timespec {
-        tv_sec: sec.wrapping_add(carry) as i64,
-        tv_nsec: ns as i64,
+        tv_sec: sec.wrapping_add(ns / NSEC_PER_SEC) as i64,
+        tv_nsec: (ns % NSEC_PER_SEC) as i64,
     })
 }
 
@@ -233,7 +274,7 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
 /// the syscall. The forward range left is half the mask: 36 years for a
 /// 57-bit mask at 62.5 MHz.
 #[inline(always)]
-pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64) -> Option<u64> {
+pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64) -> Option<u64> {
     if mult == 0 || mask == 0 || shift >= 64 {
         return None;
     }
@@ -241,7 +282,8 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64
     if delta > mask >> 1 {
         return None;
     }
-    // At most (2^64 - 1) * (2^32 - 1) + 2^64 - 1 < 2^96: no overflow.
+    // At most (2^64 - 1) * (2^64 - 1) + 2^64 - 1 < 2^128: no overflow (a
+    // page's `mult` is 32 bits; the product is 64 × 64 bits either way).
     let wide = u128::from(delta) * u128::from(mult) + u128::from(nsec);
     let (lo, hi) = (wide as u64, (wide >> 64) as u64);
     // `wide >> shift` needs 64 bits or more: the syscall answers.
@@ -249,9 +291,10 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u32, shift: u32, nsec: u64
         return None;
     }
     // `wide >> shift` for 0 <= shift < 64, without the general 128-bit
-    // shift's case for shift >= 64: `hi << (64 - shift)`, written so that
-    // shift = 0 shifts by 63 + 1 instead of 64.
-    Some((lo >> shift) | ((hi << 1) << (63 - shift)))
+    // shift's case for shift >= 64. `hi << (64 - shift)` is a shift by 64
+    // for shift = 0, which `wrapping_shl` turns into a shift by 0; that is
+    // still right, because `hi` is 0 then (checked above).
+    Some((lo >> shift) | hi.wrapping_shl(64 - shift as u32))
 }
 
 /// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
@@ -273,6 +316,8 @@ fn coarse(vd: &VdsoData, id: usize) -> Option<Timespec> {
                 });
             }
         }
+        // A writer is at work: rare, so laid out off the straight path.
+        cold_path();
         rounds -= 1;
         if rounds == 0 {
             return None;

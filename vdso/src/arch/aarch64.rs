@@ -10,8 +10,10 @@
 
 use core::arch::{asm, global_asm};
 
-use crate::data::DataPage;
-use crate::time::{Counter, CounterSource, Timespec, Timeval, Timezone};
+use core::mem::offset_of;
+
+use crate::data::{DataPage, VdsoData, VdsoTimestamp};
+use crate::time::{Counter, CounterSource, Snapshot, Timespec, Timeval, Timezone};
 
 /// `__NR_clock_gettime` (asm-generic).
 const NR_CLOCK_GETTIME: u64 = 113;
@@ -82,6 +84,48 @@ impl Counter for ArchCounter {
             );
         }
         cycles
+    }
+
+    #[inline(always)]
+    fn snapshot(&self, vd: &VdsoData, base: &VdsoTimestamp) -> Snapshot {
+        let (cycle_last, mask, mult, shift, sec, nsec);
+        // SAFETY: three `ldp`s read `cycle_last`/`mask`, `mult`/`shift` (both
+        // pairs adjacent in `VdsoData`, offsets asserted in `data.rs`) and
+        // `base`'s `sec`/`nsec`, all naturally aligned: each register is a
+        // single-copy-atomic load (Arm ARM B2.2.1), i.e. a relaxed atomic
+        // load of that field. They only read memory the references cover.
+        unsafe {
+            asm!(
+                "ldp {last}, {mask}, [{vd}, #{o_last}]",
+                "ldp {mult:w}, {shift:w}, [{vd}, #{o_mult}]",
+                "ldp {sec}, {nsec}, [{base_less}, #{o_base}]",
+                vd = in(reg) vd,
+                // `base` is `vd` + `o_base` + 16 × id: handing over
+                // `base - o_base` lets the compiler fold the two additions
+                // into one (`vd + 16 × id`) and the `ldp` add `o_base` back.
+                base_less = in(reg) (base as *const VdsoTimestamp)
+                    .cast::<u8>()
+                    .wrapping_sub(offset_of!(VdsoData, basetime)),
+                o_base = const offset_of!(VdsoData, basetime),
+                o_last = const offset_of!(VdsoData, cycle_last),
+                o_mult = const offset_of!(VdsoData, mult),
+                last = out(reg) cycle_last,
+                mask = out(reg) mask,
+                mult = out(reg) mult,
+                shift = out(reg) shift,
+                sec = out(reg) sec,
+                nsec = out(reg) nsec,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        Snapshot {
+            cycle_last,
+            mask,
+            mult,
+            shift,
+            sec,
+            nsec,
+        }
     }
 }
 
