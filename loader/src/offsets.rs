@@ -4,10 +4,10 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__kernel_clock_gettime@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETTIME: usize = 0x434;
+pub const KERNEL_CLOCK_GETTIME: usize = 0x438;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x6f8;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x614;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
 pub const KERNEL_CLOCK_GETRES: usize = 0x3ac;
@@ -16,13 +16,13 @@ pub const KERNEL_CLOCK_GETRES: usize = 0x3ac;
 pub const KERNEL_RT_SIGRETURN: usize = 0x3a4;
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x434;
+pub const VDSO_CLOCK_GETTIME: usize = 0x438;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x434;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x438;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x6f8;
+pub const VDSO_GETTIMEOFDAY: usize = 0x614;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
 pub const VDSO_CLOCK_GETRES: usize = 0x3ac;

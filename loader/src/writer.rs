@@ -400,7 +400,14 @@ impl<'a> Writer<'a> {
             _ => HRES.iter().position(|&id| id == clock)?,
         };
         let base = self.bases[slot];
-        let ns = scale(counter, self.cycle_last, self.mask, mult.into(), shift.into(), base.nsec)?;
+        let ns = scale(
+            counter,
+            self.cycle_last,
+            self.mask,
+            mult.into(),
+            shift.into(),
+            base.nsec,
+        )?;
         Some(Timespec {
             tv_sec: base.sec.wrapping_add(ns / NSEC_PER_SEC) as i64,
             tv_nsec: (ns % NSEC_PER_SEC) as i64,

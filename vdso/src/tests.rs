@@ -1365,7 +1365,10 @@ fn scale_falls_back_when_the_result_does_not_fit_in_64_bits() {
     // can produce. A truncated result would be a wrong time; the syscall
     // must answer instead.
     let delta = u64::MAX >> 1;
-    assert_eq!(scale(delta, 0, u64::MAX, u32::MAX.into(), 30, u64::MAX), None);
+    assert_eq!(
+        scale(delta, 0, u64::MAX, u32::MAX.into(), 30, u64::MAX),
+        None
+    );
     assert_eq!(scale(delta, 0, u64::MAX, 4, 0, 0), None);
     assert_eq!(scale(delta, 0, u64::MAX, 2, 0, 2), None);
     // The largest result that fits is still served: 2(2^63 - 1) + 1.

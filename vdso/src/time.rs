@@ -22,8 +22,8 @@ use core::hint::cold_path;
 use core::sync::atomic::{fence, Ordering};
 
 use crate::data::{
-    clock, DataPage, VdsoData, VdsoTimestamp, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT, CLOCKMODE_CNTPCT,
-    CS_HRES_COARSE, CS_RAW, VDSO_BASES,
+    clock, DataPage, VdsoData, VdsoTimestamp, CLOCKMODE_ARCHTIMER, CLOCKMODE_ARCHTIMER_NOCOMPAT,
+    CLOCKMODE_CNTPCT, CS_HRES_COARSE, CS_RAW, VDSO_BASES,
 };
 
 /// Nanoseconds per second.
@@ -94,7 +94,7 @@ pub struct Snapshot {
 }
 
 /// The hardware counter, as the arch module (or a test) reads it, and how
-/// the arch loads the fields the counter is scaled with.
+/// the arch loads the page's multi-word fields.
 pub trait Counter {
     /// Reads the counter, ordered after every data-page load before it and
     /// before every data-page load after it.
@@ -115,6 +115,16 @@ pub trait Counter {
             nsec: base.nsec.load(Ordering::Relaxed),
         }
     }
+
+    /// Loads `base`'s `sec` and `nsec`, each as a relaxed atomic load, for
+    /// the coarse clocks. The default loads them one by one.
+    #[inline(always)]
+    fn basetime(&self, base: &VdsoTimestamp) -> (u64, u64) {
+        (
+            base.sec.load(Ordering::Relaxed),
+            base.nsec.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Maps `clock_mode` to the counter it names, or `None` for "use the syscall"
@@ -123,7 +133,11 @@ pub trait Counter {
 pub fn counter_source(clock_mode: i32) -> Option<CounterSource> {
     match clock_mode {
         CLOCKMODE_ARCHTIMER | CLOCKMODE_ARCHTIMER_NOCOMPAT => Some(CounterSource::Virtual),
-        CLOCKMODE_CNTPCT => Some(CounterSource::Physical),
+        CLOCKMODE_CNTPCT => {
+            // Our own mode: kept off the straight path that Linux's take.
+            cold_path();
+            Some(CounterSource::Physical)
+        }
         _ => None,
     }
 }
@@ -146,15 +160,17 @@ fn clock_bit(clock: i32) -> Option<(u32, u32)> {
 #[inline(always)]
 pub fn clock_gettime(page: &DataPage, clock: i32, counter: &impl Counter) -> Option<Timespec> {
     let (id, bit) = clock_bit(clock)?;
-    if bit & clock::HRES_MASK != 0 {
-        hres(&page.data[CS_HRES_COARSE], id as usize, counter)
+    // Both counter-based `vdso_data`s go through one copy of `hres`.
+    let vd = if bit & clock::HRES_MASK != 0 {
+        &page.data[CS_HRES_COARSE]
     } else if bit & clock::COARSE_MASK != 0 {
-        coarse(&page.data[CS_HRES_COARSE], id as usize)
+        return coarse(&page.data[CS_HRES_COARSE], id as usize, counter);
     } else if bit & clock::RAW_MASK != 0 {
-        hres(&page.data[CS_RAW], id as usize, counter)
+        &page.data[CS_RAW]
     } else {
-        None
-    }
+        return None;
+    };
+    hres(vd, id as usize, counter)
 }
 
 /// `CLOCK_REALTIME` as a `timeval`, or `None` if the syscall must answer.
@@ -286,28 +302,30 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64
     // page's `mult` is 32 bits; the product is 64 × 64 bits either way).
     let wide = u128::from(delta) * u128::from(mult) + u128::from(nsec);
     let (lo, hi) = (wide as u64, (wide >> 64) as u64);
+    if hi == 0 {
+        // Between two ticks the product fits in 64 bits.
+        return Some(lo >> shift);
+    }
+    cold_path();
     // `wide >> shift` needs 64 bits or more: the syscall answers.
     if hi >> shift != 0 {
         return None;
     }
-    // `wide >> shift` for 0 <= shift < 64, without the general 128-bit
-    // shift's case for shift >= 64. `hi << (64 - shift)` is a shift by 64
-    // for shift = 0, which `wrapping_shl` turns into a shift by 0; that is
-    // still right, because `hi` is 0 then (checked above).
-    Some((lo >> shift) | hi.wrapping_shl(64 - shift as u32))
+    // `wide >> shift` for 0 < shift < 64 (`hi` is 0 for shift = 0: checked
+    // above), without the general 128-bit shift's case for shift >= 64.
+    Some((lo >> shift) | (hi << (64 - shift)))
 }
 
 /// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
 #[inline(always)]
-fn coarse(vd: &VdsoData, id: usize) -> Option<Timespec> {
+fn coarse(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
     let mut rounds = SPIN_LIMIT;
     loop {
         let seq = vd.seq.load(Ordering::Acquire);
         if seq & 1 == 0 {
             counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
-            let sec = base.sec.load(Ordering::Relaxed);
-            let nsec = base.nsec.load(Ordering::Relaxed);
+            let (sec, nsec) = counter.basetime(base);
             fence(Ordering::Acquire);
             if vd.seq.load(Ordering::Relaxed) == seq {
                 return Some(Timespec {

@@ -88,36 +88,27 @@ impl Counter for ArchCounter {
 
     #[inline(always)]
     fn snapshot(&self, vd: &VdsoData, base: &VdsoTimestamp) -> Snapshot {
-        let (cycle_last, mask, mult, shift, sec, nsec);
-        // SAFETY: three `ldp`s read `cycle_last`/`mask`, `mult`/`shift` (both
-        // pairs adjacent in `VdsoData`, offsets asserted in `data.rs`) and
-        // `base`'s `sec`/`nsec`, all naturally aligned: each register is a
-        // single-copy-atomic load (Arm ARM B2.2.1), i.e. a relaxed atomic
-        // load of that field. They only read memory the references cover.
+        let (cycle_last, mask, mult, shift);
+        // SAFETY: two `ldp`s read `cycle_last`/`mask` and `mult`/`shift`, both
+        // pairs adjacent and naturally aligned in `VdsoData` (offsets asserted
+        // in `data.rs`): each register is a single-copy-atomic load (Arm ARM
+        // B2.2.1), i.e. a relaxed atomic load of its field. They read only
+        // memory `vd` covers.
         unsafe {
             asm!(
                 "ldp {last}, {mask}, [{vd}, #{o_last}]",
                 "ldp {mult:w}, {shift:w}, [{vd}, #{o_mult}]",
-                "ldp {sec}, {nsec}, [{base_less}, #{o_base}]",
                 vd = in(reg) vd,
-                // `base` is `vd` + `o_base` + 16 × id: handing over
-                // `base - o_base` lets the compiler fold the two additions
-                // into one (`vd + 16 × id`) and the `ldp` add `o_base` back.
-                base_less = in(reg) (base as *const VdsoTimestamp)
-                    .cast::<u8>()
-                    .wrapping_sub(offset_of!(VdsoData, basetime)),
-                o_base = const offset_of!(VdsoData, basetime),
                 o_last = const offset_of!(VdsoData, cycle_last),
                 o_mult = const offset_of!(VdsoData, mult),
                 last = out(reg) cycle_last,
                 mask = out(reg) mask,
                 mult = out(reg) mult,
                 shift = out(reg) shift,
-                sec = out(reg) sec,
-                nsec = out(reg) nsec,
                 options(nostack, readonly, preserves_flags),
             );
         }
+        let (sec, nsec) = self.basetime(base);
         Snapshot {
             cycle_last,
             mask,
@@ -126,6 +117,29 @@ impl Counter for ArchCounter {
             sec,
             nsec,
         }
+    }
+
+    #[inline(always)]
+    fn basetime(&self, base: &VdsoTimestamp) -> (u64, u64) {
+        let (sec, nsec);
+        // SAFETY: one `ldp` reads `base`'s two naturally aligned words, each a
+        // single-copy-atomic load, at `base_less + o_base` = `base`.
+        unsafe {
+            asm!(
+                "ldp {sec}, {nsec}, [{base_less}, #{o_base}]",
+                // `base` is `vd` + `o_base` + 16 × id: handing over
+                // `base - o_base` lets the compiler fold the two additions
+                // into one (`vd + 16 × id`) and the `ldp` add `o_base` back.
+                base_less = in(reg) (base as *const VdsoTimestamp)
+                    .cast::<u8>()
+                    .wrapping_sub(offset_of!(VdsoData, basetime)),
+                o_base = const offset_of!(VdsoData, basetime),
+                sec = out(reg) sec,
+                nsec = out(reg) nsec,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        (sec, nsec)
     }
 }
 
