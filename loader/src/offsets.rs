@@ -4,25 +4,25 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__kernel_clock_gettime@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETTIME: usize = 0x438;
+pub const KERNEL_CLOCK_GETTIME: usize = 0x4cc;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x614;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x6ac;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETRES: usize = 0x3ac;
+pub const KERNEL_CLOCK_GETRES: usize = 0x43c;
 
 /// Offset of `__kernel_rt_sigreturn@LINUX_2.6.39`.
-pub const KERNEL_RT_SIGRETURN: usize = 0x3a4;
+pub const KERNEL_RT_SIGRETURN: usize = 0x434;
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x438;
+pub const VDSO_CLOCK_GETTIME: usize = 0x4cc;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x438;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x4cc;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x614;
+pub const VDSO_GETTIMEOFDAY: usize = 0x6ac;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
-pub const VDSO_CLOCK_GETRES: usize = 0x3ac;
+pub const VDSO_CLOCK_GETRES: usize = 0x43c;

@@ -55,6 +55,7 @@ fn every_requirement_has_a_negative_test() {
         Requirement::Exports,
         Requirement::Sigreturn,
         Requirement::Size,
+        Requirement::Bti,
     ];
     for r in all {
         let test = match r {
@@ -76,6 +77,7 @@ fn every_requirement_has_a_negative_test() {
             Requirement::Exports => "checker_rejects_an_extra_export",
             Requirement::Sigreturn => "checker_rejects_a_corrupted_sigreturn",
             Requirement::Size => "checker_rejects_an_image_larger_than_a_page",
+            Requirement::Bti => "checker_rejects_an_image_without_the_bti_property",
         };
         assert!(!test.is_empty(), "{r:?}");
     }
@@ -305,6 +307,32 @@ fn checker_rejects_a_load_segment_larger_than_a_page() {
     assert_rejects(
         &broken::load_larger_than_page(&image::load()),
         Requirement::Size,
+    );
+}
+
+// BTI (SECURITY.md)
+
+#[test]
+fn checker_rejects_an_image_without_the_bti_property() {
+    assert_rejects(
+        &broken::bti_property_cleared(&image::load()),
+        Requirement::Bti,
+    );
+}
+
+#[test]
+fn checker_rejects_an_entry_without_a_landing_pad() {
+    assert_rejects(
+        &broken::landing_pad_removed(&image::load()),
+        Requirement::Bti,
+    );
+}
+
+#[test]
+fn checker_rejects_an_indirect_branch_in_the_code() {
+    assert_rejects(
+        &broken::indirect_branch_added(&image::load()),
+        Requirement::Bti,
     );
 }
 

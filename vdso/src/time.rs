@@ -238,7 +238,9 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
             let snap = counter.snapshot(vd, base);
             // The data loads above are complete before `seq` is read again.
             fence(Ordering::Acquire);
-            if vd.seq.load(Ordering::Relaxed) == seq {
+            if cfg!(feature = "negative-control-no-seqlock-retry")
+                || vd.seq.load(Ordering::Relaxed) == seq
+            {
                 // Only a consistent snapshot reaches this point, so a torn
                 // `mult` or `shift` can never make the result wrong.
                 let Snapshot {
@@ -327,7 +329,9 @@ fn coarse(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> 
             counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
             let (sec, nsec) = counter.basetime(base);
             fence(Ordering::Acquire);
-            if vd.seq.load(Ordering::Relaxed) == seq {
+            if cfg!(feature = "negative-control-no-seqlock-retry")
+                || vd.seq.load(Ordering::Relaxed) == seq
+            {
                 return Some(Timespec {
                     tv_sec: sec as i64,
                     tv_nsec: nsec as i64,

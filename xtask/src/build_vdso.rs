@@ -13,7 +13,7 @@
 //!    alias its target's type but not its size).
 //! 4. [`check_image`] and the x18 scan must pass, or nothing is written.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use object::elf::{self, FileHeader64};
@@ -21,9 +21,9 @@ use object::read::elf::{FileHeader, SectionHeader as _, Sym as _};
 use object::LittleEndian as LE;
 use xshell::{cmd, Shell};
 
-use xtask::check::{check_image, Report, EXPORTS, VERSION_ALIASES, VERSION_ARM64};
+use crate::check::{check_image, Report, EXPORTS, VERSION_ALIASES, VERSION_ARM64};
 
-use xtask::prereq::{self, TARGET};
+use crate::prereq::{self, TARGET};
 
 /// The committed image.
 pub const IMAGE_PATH: &str = "loader/vdso.so";
@@ -80,7 +80,30 @@ pub fn run(sh: &Shell, check: bool) -> Result<()> {
 
 /// Builds and checks the image in `work`; returns its bytes and report.
 pub fn build(sh: &Shell, work: &Path) -> Result<(Vec<u8>, Report)> {
+    build_with_features(sh, work, &[])
+}
+
+/// Builds a test-only variant of the image with the `vdso` crate's
+/// `feature` on (e.g. `negative-control-no-seqlock-retry`) in
+/// `target/build-vdso-variant/<feature>/`, through exactly the pipeline and
+/// flags of the shipped image, checks it like the shipped image, and returns
+/// the path of its `vdso.so`. Never written to `loader/`.
+pub fn build_variant(sh: &Shell, feature: &str) -> Result<PathBuf> {
+    prereq::ensure(sh, prereq::IMAGE)?;
+    let _root = sh.push_dir(crate::project_root());
+    let work = sh
+        .current_dir()
+        .join("target/build-vdso-variant")
+        .join(feature);
+    build_with_features(sh, &work, &[feature])
+        .with_context(|| format!("building the image variant with feature {feature}"))?;
+    Ok(work.join("vdso.so"))
+}
+
+/// [`build`] with the `vdso` crate's `extra` features on besides `image`.
+fn build_with_features(sh: &Shell, work: &Path, extra: &[&str]) -> Result<(Vec<u8>, Report)> {
     let root = sh.current_dir();
+    let features = [&["image"], extra].concat().join(",");
     let cargo_dir = work.join("cargo");
     let cargo_dir_arg = cargo_dir.to_str().context("non-UTF-8 path")?;
     let remap = format!("--remap-path-prefix={}=.", root.display());
@@ -96,20 +119,27 @@ pub fn build(sh: &Shell, work: &Path) -> Result<(Vec<u8>, Report)> {
             "--target",
             TARGET,
             "--features",
-            "image",
+            &features,
             "--crate-type",
             "staticlib",
             "--target-dir",
             cargo_dir_arg,
             "--",
             "-Cforce-unwind-tables=no",
+            // Every function an indirect call can reach starts with `bti c`,
+            // and the object carries GNU_PROPERTY_AARCH64_FEATURE_1_BTI: a
+            // kernel may map the image as guarded pages (SECURITY.md).
+            "-Zbranch-protection=bti",
             // The image must never touch x18, the platform register (Android
             // keeps its shadow call stack there). `+reserve-x18` is going
             // away; `-Zfixed-x18` is what Rust-for-Linux uses. The core
             // functions we inline are compiled into our LTO module with it;
             // the disassembly check below proves no x18 use survived.
             "-Zfixed-x18",
-            "-Cunsafe-allow-abi-mismatch=fixed-x18",
+            // Debian's prebuilt `core` has neither flag; everything of it the
+            // image uses is inlined into our LTO module and compiled with them
+            // (the x18 scan and the BTI check below prove it).
+            "-Cunsafe-allow-abi-mismatch=fixed-x18,branch-protection",
             &remap,
         ],
     )

@@ -31,6 +31,29 @@ pub const GO_ARM64_CLOCK_GETTIME_HASH: u32 = 0x0d35_ec75;
 pub const SIGRETURN_CODE: [u32; 2] = [0xd280_1168, 0xd400_0001];
 /// The `nop` that must precede `__kernel_rt_sigreturn`, outside the symbol.
 pub const NOP: u32 = 0xd503_201f;
+/// `bti c`: the landing pad for `blr` (and `br x16`/`x17`).
+pub const BTI_C: u32 = 0xd503_245f;
+/// `bti jc`: a landing pad for every indirect branch.
+pub const BTI_JC: u32 = 0xd503_24df;
+/// The exports an indirect call reaches, which must start with a landing
+/// pad. `__kernel_rt_sigreturn` is not one: the handler's `ret` reaches it,
+/// BTI does not check `ret`, and the unwinders match its first two
+/// instructions.
+pub const LANDING_PADS: [&str; 3] = [
+    "__kernel_clock_gettime",
+    "__kernel_gettimeofday",
+    "__kernel_clock_getres",
+];
+
+/// Whether `word` is a register-indirect branch other than `ret`: `br`,
+/// `blr` and their pointer-authenticating forms (`braa`, `blraaz`, ...).
+/// Those need a landing pad at their target in guarded pages.
+pub fn is_indirect_branch(word: u32) -> bool {
+    // "Unconditional branch (register)": bits 31..25 are 1101011, and
+    // opc (bits 24..21) is 0000 BR, 0001 BLR, 1000 BRAA/BRAB, 1001 BLRAA/BLRAB
+    // (0010 is RET, 0100 ERET, 0101 DRPS).
+    word >> 25 == 0b110_1011 && matches!((word >> 21) & 0xf, 0b0000 | 0b0001 | 0b1000 | 0b1001)
+}
 
 /// One exported symbol.
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +156,9 @@ pub enum Requirement {
     Sigreturn,
     /// The image fits in one page.
     Size,
+    /// A `PT_GNU_PROPERTY` note with `GNU_PROPERTY_AARCH64_FEATURE_1_BTI`,
+    /// `bti c` at each time function's entry, no indirect branch inside.
+    Bti,
 }
 
 impl fmt::Display for Requirement {
@@ -154,6 +180,7 @@ impl fmt::Display for Requirement {
             Self::Exports => "§1.6 exported symbols",
             Self::Sigreturn => "§1.7 __kernel_rt_sigreturn bytes",
             Self::Size => "§1.8 fits in one 4 KiB page",
+            Self::Bti => "BTI: property note, landing pads, no indirect branches (SECURITY.md)",
         };
         f.write_str(text)
     }
@@ -308,6 +335,7 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     let mut loads = Vec::new();
     let mut dynamic = None;
     let mut notes = Vec::new();
+    let mut properties = Vec::new();
     for ph in phdrs {
         let kind = ph.p_type(endian);
         let flags = ph.p_flags(endian).0;
@@ -326,6 +354,7 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
             elf::PT_LOAD => loads.push(ph),
             elf::PT_DYNAMIC => dynamic = Some(ph),
             elf::PT_NOTE => notes.push(ph),
+            elf::PT_GNU_PROPERTY => properties.push(ph),
             elf::PT_INTERP | elf::PT_TLS | elf::PT_GNU_RELRO => {
                 c.fail(ForbiddenSegment, format!("has a {name} segment"))
             }
@@ -387,6 +416,30 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     });
     c.expect(has_build_id, NoteSegment, || {
         "no PT_NOTE with a GNU build-id note".into()
+    });
+
+    // BTI: the property note, in a PT_NOTE that PT_GNU_PROPERTY also names
+    // (ld.so reads the latter; `object` parses notes of the former).
+    let bti_flagged = notes.iter().any(|ph| {
+        let (offset, size) = (ph.p_offset(endian), ph.p_filesz(endian));
+        let named = properties
+            .iter()
+            .any(|p| p.p_offset(endian) == offset && p.p_filesz(endian) == size);
+        ph.notes(endian, image)
+            .ok()
+            .flatten()
+            .is_some_and(|mut it| {
+                std::iter::from_fn(|| it.next().ok().flatten()).any(|n| {
+                    n.name() == elf::ELF_NOTE_GNU
+                        && n.n_type(endian) == elf::NT_GNU_PROPERTY_TYPE_0
+                        && aarch64_feature_1_and(n.desc())
+                            .is_some_and(|f| f & elf::GNU_PROPERTY_AARCH64_FEATURE_1_BTI != 0)
+                })
+            })
+            && named
+    });
+    c.expect(bti_flagged, Bti, || {
+        "no PT_GNU_PROPERTY note with GNU_PROPERTY_AARCH64_FEATURE_1_BTI".into()
     });
 
     // Dynamic table.
@@ -655,6 +708,47 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         );
     }
 
+    // BTI: landing pads at the entries an indirect call reaches, and no
+    // indirect branch in the code (so no other landing pad is needed).
+    let word = |at: u64| -> Option<u32> {
+        let at = usize::try_from(at).ok()?;
+        Some(u32::from_le_bytes(image.get(at..at + 4)?.try_into().ok()?))
+    };
+    for name in LANDING_PADS {
+        if let Some(sym) = found.get(name) {
+            let first = word(sym.value);
+            c.expect(matches!(first, Some(BTI_C | BTI_JC)), Bti, || {
+                format!("{name} starts with {first:x?}, not bti c")
+            });
+        }
+    }
+    for section in sections.iter() {
+        if section.sh_flags(endian).0 & elf::SHF_EXECINSTR.0 == 0
+            || section.sh_type(endian) != elf::SHT_PROGBITS
+        {
+            continue;
+        }
+        // The section's bytes as the file holds them (a corrupt header that
+        // points outside the file is a violation, not a long loop).
+        let Ok(code) = section.data(endian, image) else {
+            c.fail(Bti, "an executable section lies outside the file");
+            continue;
+        };
+        let start = section.sh_addr(endian);
+        for (i, w) in code.chunks_exact(4).enumerate() {
+            let w = u32::from_le_bytes(w.try_into().expect("4 bytes"));
+            if is_indirect_branch(w) {
+                let at = start.wrapping_add(4 * i as u64);
+                c.fail(
+                    Bti,
+                    format!(
+                        "indirect branch {w:#010x} at {at:#x} needs a landing pad at its target"
+                    ),
+                );
+            }
+        }
+    }
+
     let exports = EXPORTS
         .iter()
         .filter_map(|e| found.get(e.name).cloned())
@@ -665,6 +759,22 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         exports,
         nbucket,
     })
+}
+
+/// The `pr_data` of the first `GNU_PROPERTY_AARCH64_FEATURE_1_AND` in a
+/// `NT_GNU_PROPERTY_TYPE_0` descriptor (ELF64: 8-byte aligned properties).
+fn aarch64_feature_1_and(mut desc: &[u8]) -> Option<u32> {
+    let u32_at = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    while desc.len() >= 8 {
+        let (kind, size) = (u32_at(desc, 0)?, usize::try_from(u32_at(desc, 4)?).ok()?);
+        if kind == elf::GNU_PROPERTY_AARCH64_FEATURE_1_AND.0 && size == 4 {
+            return u32_at(desc, 8);
+        }
+        desc = desc.get((8 + size).next_multiple_of(8)..)?;
+    }
+    None
 }
 
 /// Walks the SysV hash chain Go 1.19 walks for `__kernel_clock_gettime`.

@@ -1,15 +1,18 @@
 //! Library side of `cargo xtask`, shared with the tests: the image checker
-//! (fed images broken on purpose by the conformance tests), the
+//! (fed images broken on purpose by the conformance tests), the image build
+//! (the seqlock stress test builds a test-only variant with it), the
 //! prerequisites, the aarch64 builds of the test programs (which the
 //! end-to-end tests build themselves), and the example kernel's build and
 //! boot.
 
 use std::path::{Path, PathBuf};
 
+pub mod build_vdso;
 pub mod check;
 pub mod kernel;
 pub mod linux_vdso;
 pub mod prereq;
+pub mod stress;
 
 /// The workspace root: the parent of this crate.
 pub fn project_root() -> PathBuf {
@@ -85,7 +88,7 @@ fn build_aarch64(
 }
 
 /// Lints the aarch64-only code (the kernel, the exec harness, the probe,
-/// the drop-in test, the benchmark, the Rust client) with Debian's clippy, `-D warnings`: the host's
+/// the drop-in test, the benchmark, the seqlock stress test, the Rust client) with Debian's clippy, `-D warnings`: the host's
 /// `cargo clippy` sees only their host stubs.
 pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -99,7 +102,9 @@ pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
                 "vdso-exec",
                 "vdso-probe",
                 "vdso-dropin",
+                "vdso-hostile",
                 "vdso-bench",
+                "vdso-stress",
                 "vdso-rust-client",
             ],
             "-C target-feature=+crt-static -D warnings",

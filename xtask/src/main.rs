@@ -6,10 +6,9 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xshell::Shell;
-use xtask::prereq;
+use xtask::{build_vdso, prereq, stress};
 
 mod bench;
-mod build_vdso;
 mod run;
 mod test;
 
@@ -53,6 +52,14 @@ enum Command {
     /// Linux's own arm64 vDSO (the benchmark's anchor) into
     /// target/linux-vdso/, and print its path, package and size.
     LinuxVdso,
+    /// Seqlock stress under qemu-aarch64: one writer thread rewrites the
+    /// data page as fast as it can while reader threads call the vDSO.
+    /// Runs `torn` (two timelines far apart: every answer must lie on one)
+    /// and `monotonic` (realistic ticks with a changing mult: clocks never
+    /// decrease) against our image, then `torn` against the negative
+    /// control, an image built without the seqlock re-check, which must be
+    /// caught tearing. Prints reads, overlapped calls and violations.
+    Stress(stress::Stress),
 }
 
 fn main() -> Result<()> {
@@ -65,6 +72,7 @@ fn main() -> Result<()> {
         Command::Prereqs => prereq::ensure(&sh, prereq::TEST),
         Command::Run(run) => run.run(&sh),
         Command::Bench(bench) => bench.run(&sh),
+        Command::Stress(stress) => stress.run(&sh),
         Command::LinuxVdso => {
             let anchor = xtask::linux_vdso::fetch(&sh)?;
             println!(

@@ -518,6 +518,35 @@ pub fn sigreturn_without_nop(image: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The BTI property's `pr_data` is 0: the note no longer claims BTI. The
+/// note is `namesz, descsz, type, "GNU\0"` (16 bytes), then the property's
+/// type, size and data.
+pub fn bti_property_cleared(image: &[u8]) -> Vec<u8> {
+    let (_, note) = Layout::of(image).phdr(PT_GNU_PROPERTY);
+    let mut out = image.to_vec();
+    put_u32(&mut out, note.p_offset + 24, 0);
+    out
+}
+
+/// `__kernel_clock_gettime` starts with a `nop` instead of `bti c`.
+pub fn landing_pad_removed(image: &[u8]) -> Vec<u8> {
+    let layout = Layout::of(image);
+    let (_, sym) = layout.symbol(image, "__kernel_clock_gettime");
+    let mut out = image.to_vec();
+    put_u32(&mut out, layout.offset(sym.st_value), 0xd503_201f);
+    out
+}
+
+/// `__kernel_clock_getres`'s second instruction is `br x16`, an indirect
+/// branch whose target would need a landing pad.
+pub fn indirect_branch_added(image: &[u8]) -> Vec<u8> {
+    let layout = Layout::of(image);
+    let (_, sym) = layout.symbol(image, "__kernel_clock_getres");
+    let mut out = image.to_vec();
+    put_u32(&mut out, layout.offset(sym.st_value) + 4, 0xd61f_0200);
+    out
+}
+
 /// Zero bytes appended until the file is one byte longer than a page.
 pub fn padded_past_page(image: &[u8]) -> Vec<u8> {
     let mut out = image.to_vec();
@@ -642,5 +671,8 @@ pub fn all(image: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         ("export_not_a_function", export_not_a_function(image)),
         ("export_weak", export_weak(image)),
         ("extra_export", extra_export(image)),
+        ("bti_property_cleared", bti_property_cleared(image)),
+        ("landing_pad_removed", landing_pad_removed(image)),
+        ("indirect_branch_added", indirect_branch_added(image)),
     ]
 }

@@ -206,6 +206,12 @@ pub unsafe fn gettimeofday_syscall(tv: *mut Timeval, tz: *mut Timezone) -> i32 {
 // outside the symbol but inside the CFI region: unwinders look up the
 // instruction before a return address, which for a signal frame is this `nop`
 // (Linux's "mysterious NOP", `arch/arm64/kernel/vdso/sigreturn.S`).
+//
+// It has no `bti c`, unlike the other exports, on purpose: it is reached by
+// the signal handler's `ret` to the address the kernel put in x30, and BTI
+// does not check `ret`. A landing pad here would move the two instructions
+// the unwinders match away from the symbol, and unwinding through signal
+// frames would stop working.
 global_asm!(
     ".section .text.__kernel_rt_sigreturn, \"ax\", %progbits",
     ".balign 4",
@@ -216,4 +222,27 @@ global_asm!(
     "mov x8, #139",
     "svc #0",
     ".size __kernel_rt_sigreturn, . - __kernel_rt_sigreturn",
+);
+
+// The image's GNU property note: GNU_PROPERTY_AARCH64_FEATURE_1_AND with
+// GNU_PROPERTY_AARCH64_FEATURE_1_BTI, which says "every indirect branch
+// target in here is a landing pad". The compiler puts `bti c` at the start of
+// every function (`-Zbranch-protection=bti`, set by `cargo xtask build-vdso`),
+// but the note LLVM would emit is lost when fat LTO merges in Debian's `core`,
+// which was built without branch protection. So it is written here.
+// `xtask::check` checks that it is present and true: `bti c` at each time
+// function's entry and no `br`/`blr` in the image, so the exports are the only
+// indirect branch targets.
+global_asm!(
+    ".pushsection .note.gnu.property, \"a\", %note",
+    ".balign 8",
+    ".long 4",  // n_namesz: "GNU\0"
+    ".long 16", // n_descsz: one property, padded to 8 bytes
+    ".long 5",  // NT_GNU_PROPERTY_TYPE_0
+    ".asciz \"GNU\"",
+    ".long 0xc0000000", // GNU_PROPERTY_AARCH64_FEATURE_1_AND
+    ".long 4",          // pr_datasz
+    ".long 1",          // GNU_PROPERTY_AARCH64_FEATURE_1_BTI
+    ".long 0",          // padding to 8 bytes
+    ".popsection",
 );

@@ -1,0 +1,254 @@
+//! The program's "kernel": our image mapped by `vdso_dropin::pair::Vdso`,
+//! its data page published from the host's own clocks, and the raw syscalls
+//! every answer is compared with.
+//!
+//! # Publication error
+//!
+//! A base time is the midpoint of two syscalls around one counter read (the
+//! tightest of eight tries), so it is off by at most half their distance;
+//! [`Host::publish_for`] returns that half-width. The counter truncates
+//! both the publication instant and the reading instant, which adds one
+//! counter quantum: qemu-user derives `CNTVCT_EL0` from the host's
+//! `gettimeofday`, so it moves in steps of about 1 µs, measured at start-up
+//! ([`Host::quantum_ns`]) rather than assumed. Every served-clock check
+//! re-publishes first, like a kernel tick, so the rate difference between
+//! the counter and the host's clocks (NTP's correction of MONOTONIC_RAW)
+//! has no time to add up. So a high-resolution clock read through the page
+//! lies in the syscall bracket widened by publication + quantum + 1 ns (the
+//! midpoint's rounding), typically a few µs; nothing else is tolerated.
+
+use std::ptr::null_mut;
+
+use loader::{
+    clock, Clocks, Config, CounterSource, Timespec, Timeval, Timezone, Writer, IMAGE_PADDED,
+};
+use vdso_dropin::pair::Vdso;
+use vdso_probe::report::{from_ns, ns, Report, NS};
+use vdso_probe::sys;
+
+/// The counter-driven clocks, in `Clocks` field order.
+const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
+
+/// One base time: the midpoint of two syscalls around a counter read.
+#[derive(Clone, Copy)]
+struct Sample {
+    /// The clock at `counter`, in ns, to within `half`.
+    mid: i128,
+    /// Half the distance of the two syscalls (rounded up), in ns.
+    half: i128,
+    counter: u64,
+}
+
+/// Our image, mapped, with what the host says about its clocks.
+pub struct Host {
+    /// The mapping, its data page and writer, and the image's functions.
+    pub vdso: Vdso,
+    /// The writer's configuration for the differential part: the host's
+    /// resolutions, so `clock_getres` through the page equals the syscall.
+    pub config: Config,
+    /// Counter frequency (Hz).
+    pub frequency: u64,
+    /// Bound on the counter's truncation error, in ns (module docs).
+    pub quantum_ns: i128,
+    /// The counter's regular steps, for the notes.
+    steps: Vec<u64>,
+    /// The host's `struct timezone`.
+    pub timezone: Timezone,
+}
+
+/// `clock_gettime(id, &ts)` as the raw syscall.
+pub fn sys_time(id: i32) -> (i32, Timespec) {
+    let mut ts = Timespec::default();
+    let ret = sys::clock_gettime(id, &mut ts);
+    (ret, ts)
+}
+
+/// `clock_gettime(id)` as the raw syscall, in ns (0 on error).
+pub fn sys_ns(id: i32) -> i128 {
+    ns(sys_time(id).1)
+}
+
+/// `clock_getres(id, &res)` as the raw syscall.
+pub fn sys_res(id: i32) -> (i32, Timespec) {
+    let mut ts = Timespec::default();
+    let ret = sys::clock_getres(id, &mut ts);
+    (ret, ts)
+}
+
+/// `gettimeofday(&tv, &tz)` as the raw syscall.
+pub fn sys_timeofday() -> (i32, Timeval, Timezone) {
+    let mut tv = Timeval::default();
+    let mut tz = Timezone::default();
+    let ret = sys::gettimeofday(&mut tv, &mut tz);
+    (ret, tv, tz)
+}
+
+impl Host {
+    /// Maps our image with a writer configured with the host's
+    /// resolutions; publishes nothing yet.
+    pub fn map() -> Result<Host, String> {
+        let frequency = loader::arch::frequency();
+        // A resolution of a second or more does not fit the page; 0 sends
+        // getres to the syscall then.
+        let res_ns = |id| match sys_res(id) {
+            (0, Timespec { tv_sec: 0, tv_nsec }) => u32::try_from(tv_nsec).unwrap_or(0),
+            _ => 0,
+        };
+        let config = Config {
+            hrtimer_res: res_ns(clock::MONOTONIC),
+            coarse_res: res_ns(clock::MONOTONIC_COARSE),
+            ..Config::new(CounterSource::Virtual, frequency)
+        };
+        let vdso = Vdso::map("ours", IMAGE_PADDED, config)?;
+        let (ret, _, timezone) = sys_timeofday();
+        if ret != 0 {
+            return Err(format!("gettimeofday: {ret}"));
+        }
+        let mut host = Host {
+            vdso,
+            config,
+            frequency,
+            quantum_ns: 0,
+            steps: Vec::new(),
+            timezone,
+        };
+        host.measure_quantum();
+        Ok(host)
+    }
+
+    /// Notes the setup on stderr.
+    pub fn describe(&self, report: &Report) {
+        let scale = self.vdso.writer.scale();
+        report.note(&format!(
+            "our image at {:#x}, data page at {:#x}; counter {} Hz, mult {} shift {}; \
+             host resolutions {} ns / {} ns; counter steps {:?}: quantum bound {} ns",
+            self.vdso.layout.image,
+            self.vdso.layout.data_page,
+            self.frequency,
+            scale.mult,
+            scale.shift,
+            self.config.hrtimer_res,
+            self.config.coarse_res,
+            self.steps,
+            self.quantum_ns,
+        ));
+    }
+
+    /// Reads the counter our image reads (`CNTVCT_EL0`).
+    pub fn counter(&self) -> u64 {
+        self.vdso.writer.read_counter()
+    }
+
+    /// Replaces the page's writer with a fresh one for `config`: every field
+    /// cleared, `seq` even, `clock_mode` NONE until the next publish.
+    pub fn reset(&mut self, config: Config) -> Result<(), String> {
+        self.vdso.writer =
+            Writer::new(self.vdso.page, config).map_err(|e| format!("Writer::new: {e}"))?;
+        Ok(())
+    }
+
+    /// The best of eight brackets of `id` around a counter read.
+    fn sample(&self, id: i32) -> Sample {
+        let mut best: Option<Sample> = None;
+        for _ in 0..8 {
+            let before = sys_ns(id);
+            let counter = self.counter();
+            let after = sys_ns(id);
+            let sample = Sample {
+                mid: before + (after - before) / 2,
+                half: (after - before + 1) / 2,
+                counter,
+            };
+            if best.is_none_or(|b| sample.half < b.half) {
+                best = Some(sample);
+            }
+        }
+        best.expect("eight samples were taken")
+    }
+
+    /// Publishes every counter-driven clock as the host has it now, with
+    /// `reference`'s own bracket defining the counter value (so its base is
+    /// as good as measured; the other clocks are carried to that counter
+    /// value), and the host's timezone. Returns `reference`'s publication
+    /// error bound in ns.
+    pub fn publish_for(&mut self, reference: i32) -> i128 {
+        let samples = HRES.map(|id| (id, self.sample(id)));
+        let reference = samples
+            .iter()
+            .find(|(id, _)| *id == reference)
+            .map(|(_, s)| *s)
+            .expect("reference is a counter-driven clock");
+        let counter = reference.counter;
+        let at = |i: usize| {
+            let s = samples[i].1;
+            let cycles = i128::from(counter) - i128::from(s.counter);
+            from_ns(s.mid + cycles * NS / i128::from(self.frequency))
+        };
+        self.vdso.writer.publish(Clocks {
+            counter,
+            realtime: at(0),
+            monotonic: at(1),
+            monotonic_raw: at(2),
+            boottime: at(3),
+            tai: at(4),
+        });
+        self.vdso.writer.set_timezone(self.timezone);
+        reference.half
+    }
+
+    /// `clock_gettime(id, NULL)` through our image.
+    pub fn gettime_null(&self, id: i32) -> i32 {
+        // SAFETY: `gettime` is our image's `__kernel_clock_gettime`, mapped
+        // by `Vdso::map` with its data page below it (see `pair`'s Safety
+        // section); with a null buffer it writes nothing and passes the null
+        // pointer to the kernel, which rejects it.
+        unsafe { (self.vdso.gettime)(id, null_mut()) }
+    }
+
+    /// `gettimeofday(tv, tz)` through our image, with either pointer null
+    /// where not asked for: (return value, tv, tz).
+    pub fn timeofday(&self, want_tv: bool, want_tz: bool) -> (i32, Timeval, Timezone) {
+        let mut tv = Timeval {
+            tv_sec: -77,
+            tv_usec: -77,
+        };
+        let mut tz = Timezone {
+            tz_minuteswest: 12345,
+            tz_dsttime: 12345,
+        };
+        let tv_ptr = if want_tv { &raw mut tv } else { null_mut() };
+        let tz_ptr = if want_tz { &raw mut tz } else { null_mut() };
+        // SAFETY: our image's `__kernel_gettimeofday` (see `gettime_null`);
+        // each pointer is null or one of our locals.
+        let ret = unsafe { (self.vdso.gettimeofday)(tv_ptr, tz_ptr) };
+        (ret, tv, tz)
+    }
+
+    /// Measures the counter's regular steps and the bound on its truncation
+    /// error: one largest regular step plus one tick, in ns. Steps more than
+    /// twice the smallest are interruptions, not resolution.
+    fn measure_quantum(&mut self) {
+        let mut steps = Vec::new();
+        let mut last = self.counter();
+        while steps.len() < 40 {
+            let now = self.counter();
+            if now != last {
+                steps.push(now.wrapping_sub(last));
+                last = now;
+            }
+        }
+        let min = steps.iter().copied().min().unwrap_or(1);
+        let mut regular: Vec<u64> = steps.into_iter().filter(|&s| s <= 2 * min).collect();
+        regular.sort_unstable();
+        regular.dedup();
+        let ticks = i128::from(regular.last().copied().unwrap_or(min)) + 1;
+        let hz = i128::from(self.frequency);
+        self.quantum_ns = (ticks * NS + hz - 1) / hz;
+        self.steps = regular;
+    }
+}
+
+/// Orders timespecs (`Timespec` has no `Ord` of its own).
+pub fn key(t: Timespec) -> (i64, i64) {
+    (t.tv_sec, t.tv_nsec)
+}
