@@ -15,7 +15,12 @@
 //!   address `loader::offsets` gives; musl's own restorer is honoured too; registers, masks and
 //!   `SIG_IGN` work.
 //!
-//! Both run in both counter modes: `counter=cntvct` (EL0 may read only CNTVCT_EL0) and
+//! - **bti** (`tests/clients/c/bti.c`), on `-cpu max` with `bti` on the command line: the
+//!   kernel maps the image as guarded pages and sets `SCTLR_EL1.BT0`; every call lands on the
+//!   image's `bti c`, a call past it is a Branch Target exception, and the same call with the
+//!   image unguarded runs (the control).
+//!
+//! Both race and signals run in both counter modes: `counter=cntvct` (EL0 may read only CNTVCT_EL0) and
 //! `counter=cntpct` (only CNTPCT_EL0, as the rel4-linux-kit seed sets it up). A program that
 //! reads CNTVCT_EL0 itself dies of SIGILL in the second mode, which shows the vDSO really read
 //! the counter it was told to.
@@ -58,17 +63,31 @@ static SIGNALS: LazyLock<Built> = LazyLock::new(|| {
     PREREQS.clone()?;
     build::c_client("signals.c", "signals-musl", Libc::Musl, false)
 });
+static BTI: LazyLock<Built> = LazyLock::new(|| {
+    PREREQS.clone()?;
+    build::c_client("bti.c", "bti-musl", Libc::Musl, false)
+});
 static KERNEL: LazyLock<Built> = LazyLock::new(|| {
     let race = RACE.clone()?;
     let signals = SIGNALS.clone()?;
-    xtask::kernel::build(&shell()?, &[("race", &race), ("signals", &signals)])
-        .map_err(|e| format!("building the kernel: {e:#}"))
+    let bti = BTI.clone()?;
+    xtask::kernel::build(
+        &shell()?,
+        &[("race", &race), ("signals", &signals), ("bti", &bti)],
+    )
+    .map_err(|e| format!("building the kernel: {e:#}"))
 });
 
 /// Boots the kernel with `cmdline`; the console is the run's stdout.
 fn boot(label: &str, cmdline: &str) -> Result<Run, String> {
+    boot_on(label, xtask::kernel::CPU, cmdline)
+}
+
+/// [`boot`] on another qemu CPU model.
+fn boot_on(label: &str, cpu: &str, cmdline: &str) -> Result<Run, String> {
     let kernel = KERNEL.clone()?;
-    let run = build::run_logged(xtask::kernel::qemu(&kernel, cmdline), label, BOOT_TIMEOUT)?;
+    let qemu = xtask::kernel::qemu_on(&kernel, cpu, cmdline);
+    let run = build::run_logged(qemu, label, BOOT_TIMEOUT)?;
     if run.status != Some(0) {
         return Err(format!("qemu failed\n{}", run.context()));
     }
@@ -529,5 +548,111 @@ fn el0_reads_only_the_counter_the_vdso_is_told_to_read() {
         Some(xtask::kernel::Exit::Signal(4)),
         "reading CNTVCT_EL0 with counter=cntpct must be SIGILL\n{}",
         trapped.context()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// BTI: the image in guarded pages (`bti` on the command line, `-cpu max`)
+
+/// `bti: entry ADDR first=0xWORD`: the first instruction the client found at
+/// `__kernel_clock_gettime`.
+fn bti_entry_word(run: &Run) -> u32 {
+    let line = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("bti: entry "))
+        .unwrap_or_else(|| panic!("no `bti: entry` line\n{}", run.context()));
+    let word = line.split_once("first=0x").expect("first=0x...").1;
+    u32::from_str_radix(word, 16).expect("a hex word")
+}
+
+/// With the image mapped guarded and BTI enforced at EL0, every served clock, gettimeofday
+/// and getres work through musl's function pointers (`blr`) and through the client's own,
+/// and none of them made a clock system call: every indirect call landed on `bti c`.
+#[test]
+fn guarded_image_serves_every_call_through_its_landing_pads() {
+    let run = boot_on("kernel-bti", xtask::kernel::BTI_CPU, "bti -- bti")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        run.stdout.contains(" bti=1\n") || run.stdout.contains(" bti=1\r"),
+        "the kernel did not enable BTI\n{}",
+        run.context()
+    );
+    assert_eq!(
+        bti_entry_word(&run),
+        xtask::check::BTI_C,
+        "__kernel_clock_gettime must start with bti c"
+    );
+    let r = report(&run);
+    assert_eq!(
+        r.exit,
+        Some(xtask::kernel::Exit::Status(0)),
+        "{}",
+        run.context()
+    );
+    for id in SERVED {
+        assert_eq!(
+            r.gettime.get(&id),
+            None,
+            "clock {id} reached the kernel\n{}",
+            run.context()
+        );
+    }
+    assert_eq!(r.gettimeofday, 0, "{}", run.context());
+    let calls = run.stdout.lines().filter(|l| l.contains(" r=0 ")).count();
+    assert_eq!(
+        calls,
+        SERVED.len() + 3,
+        "one `r=0` line per call\n{}",
+        run.context()
+    );
+}
+
+/// The guard is real: a call to `__kernel_clock_gettime + 4`, past the landing pad, is a
+/// Branch Target exception (ESR_EL1.EC 0x0d) and SIGILL.
+#[test]
+fn guarded_image_traps_a_call_past_the_landing_pad() {
+    let run = boot_on("kernel-bti-skip", xtask::kernel::BTI_CPU, "bti -- bti skip")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !run.stdout.contains("bti: skip returned"),
+        "{}",
+        run.context()
+    );
+    let esr = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("kernel: fault: esr=0x"))
+        .and_then(|rest| u64::from_str_radix(rest.split_whitespace().next()?, 16).ok())
+        .unwrap_or_else(|| panic!("no fault line\n{}", run.context()));
+    assert_eq!(
+        esr >> 26,
+        0x0d,
+        "not a Branch Target exception: esr={esr:#x}"
+    );
+    assert_eq!(
+        report(&run).exit,
+        Some(xtask::kernel::Exit::Signal(4)),
+        "{}",
+        run.context()
+    );
+}
+
+/// The control for the test above: the same call on the same CPU, with the image mapped
+/// unguarded, runs (`bti c` is a no-op there), so the trap above came from the guard.
+#[test]
+fn unguarded_image_lets_a_call_past_the_landing_pad_run() {
+    let run = boot_on("kernel-bti-off-skip", xtask::kernel::BTI_CPU, "-- bti skip")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        run.stdout.contains("bti: skip returned 0"),
+        "{}",
+        run.context()
+    );
+    assert_eq!(
+        report(&run).exit,
+        Some(xtask::kernel::Exit::Status(0)),
+        "{}",
+        run.context()
     );
 }

@@ -44,13 +44,24 @@ pub fn build(sh: &Shell, programs: &[(&str, &Path)]) -> Result<PathBuf> {
     )
 }
 
-/// The command that boots `kernel` with `cmdline` (qemu's `-append`, read
-/// by the kernel: `[counter=cntvct|cntpct] [hz=N] [epoch=SECS] [stamp] --
-/// NAME [ARGS...]`): the `virt` machine with a Cortex-A72 and 128 MiB, the
-/// serial console on stdout, no display, no reboot.
+/// The CPU the kernel boots on: a plain ARMv8.0 core, like most hardware
+/// a small kernel meets.
+pub const CPU: &str = "cortex-a72";
+/// The CPU for `bti` boots: qemu's `max` implements FEAT_BTI.
+pub const BTI_CPU: &str = "max";
+
+/// The command that boots `kernel` on [`CPU`] with `cmdline` (qemu's
+/// `-append`, read by the kernel: `[counter=cntvct|cntpct] [hz=N]
+/// [epoch=SECS] [stamp] [bti] -- NAME [ARGS...]`).
 pub fn qemu(kernel: &Path, cmdline: &str) -> Command {
+    qemu_on(kernel, CPU, cmdline)
+}
+
+/// [`qemu`] on another CPU model: the `virt` machine with `cpu` and
+/// 128 MiB, the serial console on stdout, no display, no reboot.
+pub fn qemu_on(kernel: &Path, cpu: &str, cmdline: &str) -> Command {
     let mut qemu = Command::new(QEMU);
-    qemu.args(["-M", "virt", "-cpu", "cortex-a72", "-m", "128M"])
+    qemu.args(["-M", "virt", "-cpu", cpu, "-m", "128M"])
         .args(["-nographic", "-no-reboot", "-monitor", "none"])
         .arg("-kernel")
         .arg(kernel)

@@ -19,7 +19,7 @@
 //!
 //! ```text
 //! qemu-system-aarch64 -M virt -cpu cortex-a72 ... -kernel vdso-kernel \
-//!     -append "counter=cntvct|cntpct [epoch=SECS] -- NAME [ARGS...]"
+//!     -append "counter=cntvct|cntpct [epoch=SECS] [bti] -- NAME [ARGS...]"
 //! ```
 //!
 //! The console shows the program's output and the kernel's `kernel: ` lines,
@@ -62,6 +62,11 @@ pub struct Run {
     /// choice) or `cntpct` (the kernel then lets EL0 read only CNTPCT_EL0).
     #[arg(long, value_name = "COUNTER", requires = "kernel", value_parser = ["cntvct", "cntpct"])]
     pub counter: Option<String>,
+    /// With `--kernel`: map the vDSO image as guarded pages and enforce BTI
+    /// at EL0 (boots `-cpu max`, which has FEAT_BTI): a call into the image
+    /// that misses a `bti c` landing pad dies of SIGILL.
+    #[arg(long, requires = "kernel")]
+    pub bti: bool,
     /// The program: a static aarch64 ELF executable (glibc, musl or Go;
     /// static or static-pie).
     #[arg(value_name = "PROGRAM")]
@@ -117,6 +122,9 @@ impl Run {
             }
             cmdline.push_str(&format!(" epoch={secs}"));
         }
+        if self.bti {
+            cmdline.push_str(" bti");
+        }
         cmdline.push_str(" -- ");
         cmdline.push_str(name);
         for arg in &self.args {
@@ -127,7 +135,12 @@ impl Run {
             cmdline.push(' ');
             cmdline.push_str(arg);
         }
-        let mut qemu = xtask::kernel::qemu(&kernel, &cmdline);
+        let cpu = if self.bti {
+            xtask::kernel::BTI_CPU
+        } else {
+            xtask::kernel::CPU
+        };
+        let mut qemu = xtask::kernel::qemu_on(&kernel, cpu, &cmdline);
         eprintln!("$ {qemu:?}");
         let mut child = qemu
             .stdin(Stdio::null())

@@ -54,13 +54,15 @@ const DEFAULT_HZ: u64 = 1000;
 static VVAR: DataPage = zeroed_data_page();
 
 /// The command line, qemu's `-append`:
-/// `[counter=cntvct|cntpct] [hz=N] [epoch=SECS] [stamp] -- PROGRAM [ARGS...]`.
+/// `[counter=cntvct|cntpct] [hz=N] [epoch=SECS] [stamp] [bti] -- PROGRAM [ARGS...]`.
 #[derive(Debug)]
 struct Cmdline<'a> {
     source: CounterSource,
     hz: u64,
     epoch: Option<u64>,
     stamp: bool,
+    /// Map the vDSO image as guarded pages and enforce BTI at EL0.
+    bti: bool,
     argv: Vec<&'a str>,
 }
 
@@ -70,6 +72,7 @@ fn parse(cmdline: &str) -> Result<Cmdline<'_>, &str> {
         hz: DEFAULT_HZ,
         epoch: None,
         stamp: false,
+        bti: false,
         argv: Vec::new(),
     };
     let mut words = cmdline.split_ascii_whitespace();
@@ -77,6 +80,7 @@ fn parse(cmdline: &str) -> Result<Cmdline<'_>, &str> {
         match word.split_once('=') {
             _ if word == "--" => break,
             _ if word == "stamp" => c.stamp = true,
+            _ if word == "bti" => c.bti = true,
             Some(("counter", "cntvct")) => c.source = CounterSource::Virtual,
             Some(("counter", "cntpct")) => c.source = CounterSource::Physical,
             Some(("hz", n)) => {
@@ -128,14 +132,24 @@ extern "C" fn kmain() -> ! {
         },
     );
     timer::allow_el0_counter(cmd.source);
+    if cmd.bti {
+        // The image has `bti c` at every entry an indirect call reaches and
+        // says so in its GNU property note: map it guarded, as Linux does
+        // on a CPU with BTI, so a call that misses a landing pad traps.
+        if !mm::cpu_has_bti() {
+            panic!("bti: this CPU has no FEAT_BTI (boot qemu with `-cpu max`)");
+        }
+        mm::enable_el0_bti();
+    }
     let counter_name = match cmd.source {
         CounterSource::Virtual => "cntvct",
         CounterSource::Physical => "cntpct",
     };
     kprintln!(
-        "boot counter={counter_name} frequency={frequency} hz={} epoch={epoch} stamp={}",
+        "boot counter={counter_name} frequency={frequency} hz={} epoch={epoch} stamp={} bti={}",
         cmd.hz,
-        cmd.stamp as u8
+        cmd.stamp as u8,
+        cmd.bti as u8
     );
 
     let Some(name) = cmd.argv.first().copied() else {
@@ -146,7 +160,8 @@ extern "C" fn kmain() -> ! {
         panic!("no program `{name}` embedded");
     };
     let vvar = core::ptr::addr_of!(VVAR) as usize;
-    let (process, mut frame) = match process::exec(name, program.bytes, &cmd.argv, vvar, counter) {
+    let exec = process::exec(name, program.bytes, &cmd.argv, vvar, counter, cmd.bti);
+    let (process, mut frame) = match exec {
         Ok(p) => p,
         Err(e) => panic!("exec: {e}"),
     };

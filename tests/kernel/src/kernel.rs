@@ -124,6 +124,7 @@ pub fn user_sync(frame: &mut TrapFrame) {
             let sig = match ec {
                 0x20 | 0x24 => SIGSEGV, // instruction / data abort
                 0x22 | 0x26 => SIGBUS,  // PC / SP alignment
+                0x0d => SIGILL,         // branch target (BTI), as Linux
                 0x3c => SIGTRAP,        // brk
                 _ => SIGILL,            // undefined, trapped system register, ...
             };

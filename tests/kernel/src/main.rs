@@ -12,7 +12,7 @@
 //! ```text
 //! cargo xtask run --kernel -- PROGRAM [ARGS...]
 //! qemu-system-aarch64 -M virt -cpu cortex-a72 -nographic -kernel vdso-kernel \
-//!     -append "[counter=cntvct|cntpct] [hz=N] [epoch=SECS] [stamp] -- NAME [ARGS...]"
+//!     -append "[counter=cntvct|cntpct] [hz=N] [epoch=SECS] [stamp] [bti] -- NAME [ARGS...]"
 //! ```
 //!
 //! | file | what |

@@ -21,6 +21,9 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::arch::asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{Readable, Writeable, ID_AA64PFR1_EL1, SCTLR_EL1};
+
 /// Page size.
 pub const PAGE: usize = 4096;
 /// Start of RAM on qemu's `virt` machine.
@@ -51,6 +54,9 @@ mod desc {
     pub const SH_INNER: u64 = 3 << 8;
     /// Access flag (set, or the first access faults).
     pub const AF: u64 = 1 << 10;
+    /// Guarded page (FEAT_BTI): with `SCTLR_EL1.BT0`, an indirect branch
+    /// from EL0 into this page must land on a BTI instruction.
+    pub const GP: u64 = 1 << 50;
     /// Not executable at EL1.
     pub const PXN: u64 = 1 << 53;
     /// Not executable at EL0.
@@ -66,6 +72,8 @@ pub struct Perm {
     pub write: bool,
     /// Executable.
     pub exec: bool,
+    /// Guarded (BTI): indirect branches must land on a landing pad.
+    pub guarded: bool,
 }
 
 impl Perm {
@@ -73,16 +81,25 @@ impl Perm {
     pub const RW: Perm = Perm {
         write: true,
         exec: false,
+        guarded: false,
     };
     /// Read-only data.
     pub const RO: Perm = Perm {
         write: false,
         exec: false,
+        guarded: false,
     };
     /// Read + execute.
     pub const RX: Perm = Perm {
         write: false,
         exec: true,
+        guarded: false,
+    };
+    /// Read + execute, guarded: for code built with BTI landing pads, such
+    /// as the vDSO image.
+    pub const RX_GUARDED: Perm = Perm {
+        guarded: true,
+        ..Perm::RX
     };
 
     /// From `PROT_*` bits (read is implied: EL0 cannot have write or execute
@@ -91,6 +108,7 @@ impl Perm {
         Perm {
             write: prot & 2 != 0,
             exec: prot & 4 != 0,
+            guarded: false,
         }
     }
 
@@ -107,6 +125,9 @@ impl Perm {
         }
         if !self.exec {
             bits |= desc::UXN;
+        }
+        if self.guarded {
+            bits |= desc::GP;
         }
         bits
     }
@@ -262,6 +283,24 @@ pub fn init() {
     }
 }
 
+/// `SCTLR_EL1.BT0`: EL0's indirect branches into guarded pages must land on
+/// a BTI instruction (`aarch64-cpu` has no field for it).
+const SCTLR_BT0: u64 = 1 << 35;
+
+/// Whether the CPU implements FEAT_BTI (`ID_AA64PFR1_EL1.BT`, bits 3..0).
+pub fn cpu_has_bti() -> bool {
+    ID_AA64PFR1_EL1.get() & 0xf != 0
+}
+
+/// Enforces BTI at EL0 in guarded pages ([`Perm::RX_GUARDED`]), as Linux
+/// does for a vDSO built with landing pads: an indirect branch (`blr`,
+/// `br`) that lands on anything else raises a Branch Target exception
+/// (EC 0x0d), which [`crate::kernel::user_sync`] turns into `SIGILL`.
+pub fn enable_el0_bti() {
+    SCTLR_EL1.set(SCTLR_EL1.get() | SCTLR_BT0);
+    barrier::isb(barrier::SY);
+}
+
 fn write_entry(table: usize, index: usize, value: u64) {
     // SAFETY: `table` is a page-table frame (512 entries) and index < 512.
     unsafe { core::ptr::write_volatile((table as *mut u64).add(index), value) };
@@ -372,6 +411,7 @@ fn translate(va: usize) -> Option<(usize, Perm)> {
     let perm = Perm {
         write: entry & desc::AP_RO == 0,
         exec: entry & desc::UXN == 0,
+        guarded: entry & desc::GP != 0,
     };
     Some(((entry & desc::ADDR) as usize, perm))
 }

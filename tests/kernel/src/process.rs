@@ -66,14 +66,15 @@ impl Process {
 }
 
 /// Loads `file` (a static aarch64 ELF) into the empty address space with
-/// `argv`, the vDSO at [`VDSO_BASE`] reading `data_page`. Returns the
-/// process and the state it starts in.
+/// `argv`, the vDSO at [`VDSO_BASE`] reading `data_page`, its image in
+/// guarded pages if `bti`. Returns the process and the state it starts in.
 pub fn exec(
     name: &str,
     file: &[u8],
     argv: &[&str],
     data_page: usize,
     counter: u64,
+    bti: bool,
 ) -> Result<(Process, TrapFrame), String> {
     let program = elf::parse(file).map_err(|e| format!("{name}: {e}"))?;
     let bias = program.load_bias(PIE_BASE);
@@ -100,9 +101,10 @@ pub fn exec(
     let layout = Layout::new(VDSO_BASE).expect("VDSO_BASE is page-aligned");
     let vdso_err = |_| format!("{name}: cannot map the vDSO");
     mm::map_user(layout.data_page, data_page, Perm::RO).map_err(vdso_err)?;
+    let image_perm = if bti { Perm::RX_GUARDED } else { Perm::RX };
     for page in 0..IMAGE_PAGES {
         let frame = IMAGE_PADDED.as_ptr() as usize + page * PAGE_SIZE;
-        mm::map_user(layout.image + page * PAGE_SIZE, frame, Perm::RX).map_err(vdso_err)?;
+        mm::map_user(layout.image + page * PAGE_SIZE, frame, image_perm).map_err(vdso_err)?;
     }
 
     mm::map_zeroed(STACK_TOP - STACK_SIZE, STACK_SIZE, Perm::RW)
