@@ -19,25 +19,11 @@
 
 use std::ptr::null_mut;
 
-use loader::{
-    clock, Clocks, Config, CounterSource, Timespec, Timeval, Timezone, Writer, IMAGE_PADDED,
-};
+use loader::{clock, Config, CounterSource, Timespec, Timeval, Timezone, Writer, IMAGE_PADDED};
 use vdso_dropin::pair::Vdso;
-use vdso_probe::report::{from_ns, ns, Report, NS};
-use vdso_probe::sys;
-
-/// The counter-driven clocks, in `Clocks` field order.
-const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
-
-/// One base time: the midpoint of two syscalls around a counter read.
-#[derive(Clone, Copy)]
-struct Sample {
-    /// The clock at `counter`, in ns, to within `half`.
-    mid: i128,
-    /// Half the distance of the two syscalls (rounded up), in ns.
-    half: i128,
-    counter: u64,
-}
+use vdso_probe::host::publish_host_clocks;
+pub use vdso_probe::host::{sys_ns, sys_res, sys_time, sys_timeofday};
+use vdso_probe::report::{Report, NS};
 
 /// Our image, mapped, with what the host says about its clocks.
 pub struct Host {
@@ -54,33 +40,6 @@ pub struct Host {
     steps: Vec<u64>,
     /// The host's `struct timezone`.
     pub timezone: Timezone,
-}
-
-/// `clock_gettime(id, &ts)` as the raw syscall.
-pub fn sys_time(id: i32) -> (i32, Timespec) {
-    let mut ts = Timespec::default();
-    let ret = sys::clock_gettime(id, &mut ts);
-    (ret, ts)
-}
-
-/// `clock_gettime(id)` as the raw syscall, in ns (0 on error).
-pub fn sys_ns(id: i32) -> i128 {
-    ns(sys_time(id).1)
-}
-
-/// `clock_getres(id, &res)` as the raw syscall.
-pub fn sys_res(id: i32) -> (i32, Timespec) {
-    let mut ts = Timespec::default();
-    let ret = sys::clock_getres(id, &mut ts);
-    (ret, ts)
-}
-
-/// `gettimeofday(&tv, &tz)` as the raw syscall.
-pub fn sys_timeofday() -> (i32, Timeval, Timezone) {
-    let mut tv = Timeval::default();
-    let mut tz = Timezone::default();
-    let ret = sys::gettimeofday(&mut tv, &mut tz);
-    (ret, tv, tz)
 }
 
 impl Host {
@@ -147,53 +106,15 @@ impl Host {
         Ok(())
     }
 
-    /// The best of eight brackets of `id` around a counter read.
-    fn sample(&self, id: i32) -> Sample {
-        let mut best: Option<Sample> = None;
-        for _ in 0..8 {
-            let before = sys_ns(id);
-            let counter = self.counter();
-            let after = sys_ns(id);
-            let sample = Sample {
-                mid: before + (after - before) / 2,
-                half: (after - before + 1) / 2,
-                counter,
-            };
-            if best.is_none_or(|b| sample.half < b.half) {
-                best = Some(sample);
-            }
-        }
-        best.expect("eight samples were taken")
-    }
-
     /// Publishes every counter-driven clock as the host has it now, with
     /// `reference`'s own bracket defining the counter value (so its base is
     /// as good as measured; the other clocks are carried to that counter
     /// value), and the host's timezone. Returns `reference`'s publication
     /// error bound in ns.
     pub fn publish_for(&mut self, reference: i32) -> i128 {
-        let samples = HRES.map(|id| (id, self.sample(id)));
-        let reference = samples
-            .iter()
-            .find(|(id, _)| *id == reference)
-            .map(|(_, s)| *s)
-            .expect("reference is a counter-driven clock");
-        let counter = reference.counter;
-        let at = |i: usize| {
-            let s = samples[i].1;
-            let cycles = i128::from(counter) - i128::from(s.counter);
-            from_ns(s.mid + cycles * NS / i128::from(self.frequency))
-        };
-        self.vdso.writer.publish(Clocks {
-            counter,
-            realtime: at(0),
-            monotonic: at(1),
-            monotonic_raw: at(2),
-            boottime: at(3),
-            tai: at(4),
-        });
+        let half = publish_host_clocks(&mut self.vdso.writer, self.frequency, reference);
         self.vdso.writer.set_timezone(self.timezone);
-        reference.half
+        half
     }
 
     /// `clock_gettime(id, NULL)` through our image.

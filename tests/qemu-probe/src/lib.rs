@@ -5,6 +5,8 @@
 
 use loader::{Timespec, Timeval, Timezone};
 
+#[cfg(target_arch = "aarch64")]
+pub mod host;
 pub mod report;
 #[cfg(target_arch = "aarch64")]
 pub mod sys;

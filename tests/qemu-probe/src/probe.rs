@@ -30,32 +30,20 @@ use std::fmt::Write as _;
 use std::ptr::{self, null_mut};
 
 use loader::{
-    clock, offsets, Clocks, Config, CounterSource, DataPage, Layout, Timespec, Timeval, Timezone,
-    Writer, IMAGE, IMAGE_LEN, IMAGE_PAGES, PAGE_SIZE,
+    clock, offsets, Config, CounterSource, DataPage, Layout, Timespec, Timeval, Timezone, Writer,
+    IMAGE, IMAGE_LEN, IMAGE_PAGES, PAGE_SIZE,
 };
 
-use vdso_probe::report::{clock_name, ensure, from_ns, ns, Report, NS};
+use vdso_probe::host::{publish_host_clocks, sys_ns, sys_res, sys_time, sys_timeofday};
+use vdso_probe::report::{clock_name, ensure, ns, Report, NS};
 use vdso_probe::{sys, ClockGetres, ClockGettime, Gettimeofday};
 
 const EINVAL: i32 = 22;
-
-/// The high-resolution clocks, in `Clocks` field order.
-const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
 
 /// Clock ids the page does not serve: CPU-time clocks, alarm clocks, ids
 /// Linux rejects, and a dynamic CPU clock (`-6`: the calling process's
 /// CPUCLOCK_SCHED, `(~0 << 3) | 2`).
 const NOT_SERVED: [i32; 13] = [2, 3, 8, 9, 10, 12, 15, 16, 100, -1, -6, i32::MIN, i32::MAX];
-
-/// One base time: the midpoint of two syscalls around a counter read.
-#[derive(Clone, Copy)]
-struct Sample {
-    /// The clock at `counter`, in ns, to within `half`.
-    mid: i128,
-    /// Half the distance of the two syscalls (rounded up), in ns.
-    half: i128,
-    counter: u64,
-}
 
 /// The image's exports, as callable functions.
 struct Exports {
@@ -78,29 +66,6 @@ struct Kernel {
     coarse_res: Timespec,
     /// The host's timezone.
     timezone: Timezone,
-}
-
-fn sys_time(id: i32) -> (i32, Timespec) {
-    let mut ts = Timespec::default();
-    let ret = sys::clock_gettime(id, &mut ts);
-    (ret, ts)
-}
-
-fn sys_ns(id: i32) -> i128 {
-    ns(sys_time(id).1)
-}
-
-fn sys_res(id: i32) -> (i32, Timespec) {
-    let mut ts = Timespec::default();
-    let ret = sys::clock_getres(id, &mut ts);
-    (ret, ts)
-}
-
-fn sys_timeofday() -> (i32, Timeval, Timezone) {
-    let mut tv = Timeval::default();
-    let mut tz = Timezone::default();
-    let ret = sys::gettimeofday(&mut tv, &mut tz);
-    (ret, tv, tz)
 }
 
 /// Poison for output buffers, so a function that returns 0 without writing
@@ -181,50 +146,11 @@ impl Kernel {
         })
     }
 
-    /// The best of several brackets of `id` around a counter read.
-    fn sample(&self, id: i32) -> Sample {
-        let mut best: Option<Sample> = None;
-        for _ in 0..8 {
-            let before = sys_ns(id);
-            let counter = self.writer.read_counter();
-            let after = sys_ns(id);
-            let sample = Sample {
-                mid: before + (after - before) / 2,
-                half: (after - before + 1) / 2,
-                counter,
-            };
-            if best.is_none_or(|b| sample.half < b.half) {
-                best = Some(sample);
-            }
-        }
-        best.expect("eight samples were taken")
-    }
-
     /// Publishes every clock, with `reference`'s own bracket defining the
     /// counter value (so its base is as good as measured); the other clocks
     /// are carried to that counter value. Returns `reference`'s uncertainty.
     fn publish_for(&mut self, reference: i32) -> i128 {
-        let samples = HRES.map(|id| (id, self.sample(id)));
-        let reference = samples
-            .iter()
-            .find(|(id, _)| *id == reference)
-            .map(|(_, s)| *s)
-            .expect("reference is a high-resolution clock");
-        let counter = reference.counter;
-        let at = |i: usize| {
-            let s = samples[i].1;
-            let cycles = i128::from(counter) - i128::from(s.counter);
-            from_ns(s.mid + cycles * NS / i128::from(self.frequency))
-        };
-        self.writer.publish(Clocks {
-            counter,
-            realtime: at(0),
-            monotonic: at(1),
-            monotonic_raw: at(2),
-            boottime: at(3),
-            tai: at(4),
-        });
-        reference.half
+        publish_host_clocks(&mut self.writer, self.frequency, reference)
     }
 
     /// `clock_gettime` through `f`: (return value, time).
