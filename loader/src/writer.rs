@@ -202,6 +202,20 @@ pub struct Clocks {
     pub tai: Timespec,
 }
 
+impl Clocks {
+    /// The five clocks, in [`clock::COUNTER_CLOCKS`] order, to change them
+    /// all alike (shift them by an offset, round them).
+    pub fn times_mut(&mut self) -> [&mut Timespec; 5] {
+        [
+            &mut self.realtime,
+            &mut self.monotonic,
+            &mut self.monotonic_raw,
+            &mut self.boottime,
+            &mut self.tai,
+        ]
+    }
+}
+
 /// The counter-driven clocks, in the order of `Writer::bases`.
 const HRES: [i32; 5] = clock::COUNTER_CLOCKS;
 /// Index of REALTIME in [`HRES`] and `Writer::bases`.

@@ -404,16 +404,23 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         DynamicInsideLoad,
         || "PT_DYNAMIC lies outside the PT_LOAD segment".into(),
     );
-    let has_build_id = notes.iter().any(|ph| {
+    // Whether segment `ph` holds a GNU note of type `kind` whose descriptor
+    // satisfies `desc_ok`.
+    let has_gnu_note = |ph: &elf::ProgramHeader64<LE>,
+                        kind: elf::NoteType,
+                        desc_ok: &dyn Fn(&[u8]) -> bool| {
         ph.notes(endian, image)
             .ok()
             .flatten()
             .is_some_and(|mut it| {
                 std::iter::from_fn(|| it.next().ok().flatten()).any(|n| {
-                    n.name() == elf::ELF_NOTE_GNU && n.n_type(endian) == elf::NT_GNU_BUILD_ID
+                    n.name() == elf::ELF_NOTE_GNU && n.n_type(endian) == kind && desc_ok(n.desc())
                 })
             })
-    });
+    };
+    let has_build_id = notes
+        .iter()
+        .any(|ph| has_gnu_note(ph, elf::NT_GNU_BUILD_ID, &|_| true));
     c.expect(has_build_id, NoteSegment, || {
         "no PT_NOTE with a GNU build-id note".into()
     });
@@ -425,18 +432,11 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         let named = properties
             .iter()
             .any(|p| p.p_offset(endian) == offset && p.p_filesz(endian) == size);
-        ph.notes(endian, image)
-            .ok()
-            .flatten()
-            .is_some_and(|mut it| {
-                std::iter::from_fn(|| it.next().ok().flatten()).any(|n| {
-                    n.name() == elf::ELF_NOTE_GNU
-                        && n.n_type(endian) == elf::NT_GNU_PROPERTY_TYPE_0
-                        && aarch64_feature_1_and(n.desc())
-                            .is_some_and(|f| f & elf::GNU_PROPERTY_AARCH64_FEATURE_1_BTI != 0)
-                })
+        named
+            && has_gnu_note(ph, elf::NT_GNU_PROPERTY_TYPE_0, &|desc| {
+                aarch64_feature_1_and(desc)
+                    .is_some_and(|f| f & elf::GNU_PROPERTY_AARCH64_FEATURE_1_BTI != 0)
             })
-            && named
     });
     c.expect(bti_flagged, Bti, || {
         "no PT_GNU_PROPERTY note with GNU_PROPERTY_AARCH64_FEATURE_1_BTI".into()
@@ -684,12 +684,15 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         }
     }
 
+    // The instruction at file offset `at` (offsets equal addresses: the one
+    // PT_LOAD starts at 0).
+    let word = |at: u64| -> Option<u32> {
+        let at = usize::try_from(at).ok()?;
+        Some(u32::from_le_bytes(image.get(at..at + 4)?.try_into().ok()?))
+    };
+
     // The sigreturn trampoline.
     if let Some(sym) = found.get("__kernel_rt_sigreturn") {
-        let word = |at: u64| -> Option<u32> {
-            let at = usize::try_from(at).ok()?;
-            Some(u32::from_le_bytes(image.get(at..at + 4)?.try_into().ok()?))
-        };
         let code = [word(sym.value), word(sym.value + 4)];
         c.expect(
             code == SIGRETURN_CODE.map(Some) && sym.size == 8,
@@ -710,10 +713,6 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
 
     // BTI: landing pads at the entries an indirect call reaches, and no
     // indirect branch in the code (so no other landing pad is needed).
-    let word = |at: u64| -> Option<u32> {
-        let at = usize::try_from(at).ok()?;
-        Some(u32::from_le_bytes(image.get(at..at + 4)?.try_into().ok()?))
-    };
     for name in LANDING_PADS {
         if let Some(sym) = found.get(name) {
             let first = word(sym.value);

@@ -41,8 +41,8 @@
 
 use std::path::Path;
 
-use loader::{clock, offsets, Config, CounterSource, Timespec, Timeval, Timezone, Writer};
-use vdso_dropin::pair::{Pair, FUNCTIONS, TIMEZONE};
+use loader::{clock, offsets, Config, CounterSource, Timespec, Timeval, Writer};
+use vdso_dropin::pair::{Pair, FUNCTIONS, TIMEZONE, TZ_POISON};
 use vdso_probe::report::{clock_name, ensure, ns, Report, NS};
 use vdso_probe::sys;
 
@@ -264,7 +264,10 @@ fn check_gettimeofday(report: &mut Report, pair: &mut Pair) {
         result,
     );
     let nulls = [(false, true), (true, false), (false, false)].map(|(tv, tz)| {
-        let [ours, linux] = pair.both().map(|v| v.gettimeofday_nulls(tv, tz));
+        let [ours, linux] = pair.both().map(|v| {
+            let (ret, _, zone) = v.gettimeofday_nulls(tv, tz);
+            (ret, zone)
+        });
         (tv, tz, ours, linux)
     });
     report.check(
@@ -272,11 +275,7 @@ fn check_gettimeofday(report: &mut Report, pair: &mut Pair) {
         nulls
             .iter()
             .try_for_each(|&(want_tv, want_tz, ours, linux)| {
-                let want_zone = if want_tz {
-                    TIMEZONE
-                } else {
-                    Timezone::default()
-                };
+                let want_zone = if want_tz { TIMEZONE } else { TZ_POISON };
                 ensure(ours == (0, want_zone) && linux == (0, want_zone), || {
                     format!("tv {want_tv}, tz {want_tz}: ours {ours:?}, Linux's {linux:?}")
                 })

@@ -69,6 +69,19 @@ const POISON: Timespec = Timespec {
     tv_nsec: -77,
 };
 
+/// Poison for `gettimeofday`'s `tv`: a call that returns 0 without writing
+/// it is caught.
+pub const TV_POISON: Timeval = Timeval {
+    tv_sec: -77,
+    tv_usec: -77,
+};
+
+/// Poison for `gettimeofday`'s `tz`, which no kernel publishes.
+pub const TZ_POISON: Timezone = Timezone {
+    tz_minuteswest: 12345,
+    tz_dsttime: 12345,
+};
+
 /// One image, mapped with its own data page and writer.
 pub struct Vdso {
     /// "ours" or "Linux's", for messages.
@@ -195,29 +208,21 @@ impl Vdso {
 
     /// `gettimeofday(&tv, &tz)` through this image.
     pub fn gettimeofday(&self) -> (i32, Timeval, Timezone) {
-        let mut tv = Timeval {
-            tv_sec: -77,
-            tv_usec: -77,
-        };
-        let mut tz = Timezone {
-            tz_minuteswest: 12345,
-            tz_dsttime: 12345,
-        };
-        // SAFETY: see the module's Safety section; both buffers are ours.
-        let ret = unsafe { (self.gettimeofday)(&mut tv, &mut tz) };
-        (ret, tv, tz)
+        self.gettimeofday_nulls(true, true)
     }
 
-    /// `gettimeofday(tv, tz)` with either pointer null where asked.
-    pub fn gettimeofday_nulls(&self, want_tv: bool, want_tz: bool) -> (i32, Timezone) {
-        let mut tv = Timeval::default();
-        let mut tz = Timezone::default();
+    /// `gettimeofday(tv, tz)` with either pointer null where asked: (return
+    /// value, tv, tz). A buffer not written keeps [`TV_POISON`] /
+    /// [`TZ_POISON`].
+    pub fn gettimeofday_nulls(&self, want_tv: bool, want_tz: bool) -> (i32, Timeval, Timezone) {
+        let mut tv = TV_POISON;
+        let mut tz = TZ_POISON;
         let tv_ptr = if want_tv { &raw mut tv } else { null_mut() };
         let tz_ptr = if want_tz { &raw mut tz } else { null_mut() };
         // SAFETY: see the module's Safety section; each pointer is null or
         // ours (neither image dereferences a null one).
         let ret = unsafe { (self.gettimeofday)(tv_ptr, tz_ptr) };
-        (ret, tz)
+        (ret, tv, tz)
     }
 
     /// The data page's bytes.

@@ -129,20 +129,7 @@ impl Host {
     /// `gettimeofday(tv, tz)` through our image, with either pointer null
     /// where not asked for: (return value, tv, tz).
     pub fn timeofday(&self, want_tv: bool, want_tz: bool) -> (i32, Timeval, Timezone) {
-        let mut tv = Timeval {
-            tv_sec: -77,
-            tv_usec: -77,
-        };
-        let mut tz = Timezone {
-            tz_minuteswest: 12345,
-            tz_dsttime: 12345,
-        };
-        let tv_ptr = if want_tv { &raw mut tv } else { null_mut() };
-        let tz_ptr = if want_tz { &raw mut tz } else { null_mut() };
-        // SAFETY: our image's `__kernel_gettimeofday` (see `gettime_null`);
-        // each pointer is null or one of our locals.
-        let ret = unsafe { (self.vdso.gettimeofday)(tv_ptr, tz_ptr) };
-        (ret, tv, tz)
+        self.vdso.gettimeofday_nulls(want_tv, want_tz)
     }
 
     /// Measures the counter's regular steps and the bound on its truncation

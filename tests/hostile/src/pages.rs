@@ -506,13 +506,7 @@ fn prepare(host: &mut Host, case: &Case) -> Result<(), String> {
     host.publish_for(clock::REALTIME);
     let counter = host.counter();
     let mut clocks = host.vdso.writer.clocks(counter);
-    for t in [
-        &mut clocks.realtime,
-        &mut clocks.monotonic,
-        &mut clocks.monotonic_raw,
-        &mut clocks.boottime,
-        &mut clocks.tai,
-    ] {
+    for t in clocks.times_mut() {
         t.tv_sec += AHEAD_SECS;
     }
     host.vdso.writer.publish(clocks);

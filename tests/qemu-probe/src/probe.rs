@@ -237,13 +237,7 @@ impl Kernel {
         self.publish_for(clock::REALTIME);
         let counter = self.writer.read_counter();
         let mut clocks = self.writer.clocks(counter);
-        for t in [
-            &mut clocks.realtime,
-            &mut clocks.monotonic,
-            &mut clocks.monotonic_raw,
-            &mut clocks.boottime,
-            &mut clocks.tai,
-        ] {
+        for t in clocks.times_mut() {
             t.tv_sec += 1000;
         }
         self.writer.publish(clocks);

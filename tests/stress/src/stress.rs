@@ -659,13 +659,7 @@ fn monotonic_setup(
         while !stop.load(Ordering::Relaxed) {
             let now = pool[current].read_counter();
             let mut clocks = pool[current].clocks(now);
-            for t in [
-                &mut clocks.realtime,
-                &mut clocks.monotonic,
-                &mut clocks.monotonic_raw,
-                &mut clocks.boottime,
-                &mut clocks.tai,
-            ] {
+            for t in clocks.times_mut() {
                 // `clocks` are truncated to the nanosecond: round up.
                 *t = from_ns(ns(*t) + 1);
             }
