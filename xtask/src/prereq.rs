@@ -23,6 +23,16 @@ pub const RUSTC: &str = "/usr/bin/rustc";
 pub const CLIPPY_DRIVER: &str = "/usr/bin/clippy-driver";
 /// The aarch64 target triple of the image and the test programs.
 pub const TARGET: &str = "aarch64-unknown-linux-gnu";
+/// The 32-bit Arm target triple of the compat image and its test programs.
+///
+/// Debian's prebuilt core/std for it (`libstd-rust-web-dev:armhf`) must have
+/// exactly `rustc-web`'s version, and bookworm-security's armhf index, where
+/// that version is, is not always readable from here. So we build `core`
+/// (and, for test programs, `std`) from `rust-web-src`, the same source
+/// package as `rustc-web`, with `-Zbuild-std`: always the matching version.
+pub const ARMV7_TARGET: &str = "armv7-unknown-linux-gnueabihf";
+/// Where `rust-web-src` puts the library sources `-Zbuild-std` builds.
+pub const RUST_SRC_LIBRARY: &str = "/usr/lib/rustlib/src/rust/library";
 
 const DEBIAN_RUSTC: Prereq = Prereq {
     what: "Debian rustc (has an aarch64 std)",
@@ -65,6 +75,37 @@ const QEMU_USER: Prereq = Prereq {
     package: "qemu-user",
 };
 
+const RUST_SRC: Prereq = Prereq {
+    what: "Rust library sources for Debian's rustc (armv7 core/std via -Zbuild-std)",
+    probe: "/usr/lib/rustlib/src/rust/library/core/Cargo.toml",
+    package: "rust-web-src",
+};
+const ARM_BINUTILS: Prereq = Prereq {
+    what: "arm ld/objcopy/objdump (the compat image)",
+    probe: "/usr/bin/arm-linux-gnueabihf-ld",
+    package: "binutils-arm-linux-gnueabihf",
+};
+const ARM_GCC: Prereq = Prereq {
+    what: "arm gcc (links the armv7 test programs)",
+    probe: "/usr/bin/arm-linux-gnueabihf-gcc",
+    package: "gcc-arm-linux-gnueabihf",
+};
+const ARM_GLIBC: Prereq = Prereq {
+    what: "armhf static glibc (the armv7 exec harness's std)",
+    probe: "/usr/arm-linux-gnueabihf/lib/libc.a",
+    package: "libc6-dev-armhf-cross",
+};
+const ARM_MUSL: Prereq = Prereq {
+    what: "armhf musl (static 32-bit C clients, 64-bit time_t)",
+    probe: "/usr/lib/arm-linux-musleabihf/musl-gcc.specs",
+    package: "musl-dev:armhf",
+};
+const QEMU_ARM: Prereq = Prereq {
+    what: "qemu-arm (user mode, runs the 32-bit clients)",
+    probe: "/usr/bin/qemu-arm",
+    package: "qemu-user",
+};
+
 const CLIPPY: Prereq = Prereq {
     what: "Debian clippy (lints the aarch64-only code)",
     probe: CLIPPY_DRIVER,
@@ -77,7 +118,7 @@ const QEMU_SYSTEM: Prereq = Prereq {
 };
 
 /// What `cargo xtask build-vdso` needs.
-pub const IMAGE: &[Prereq] = &[DEBIAN_RUSTC, AARCH64_STD, BINUTILS];
+pub const IMAGE: &[Prereq] = &[DEBIAN_RUSTC, AARCH64_STD, BINUTILS, RUST_SRC, ARM_BINUTILS];
 /// What `cargo xtask test` needs.
 pub const TEST: &[Prereq] = &[
     DEBIAN_RUSTC,
@@ -90,7 +131,16 @@ pub const TEST: &[Prereq] = &[
     GO,
     QEMU_USER,
     QEMU_SYSTEM,
+    RUST_SRC,
+    ARM_BINUTILS,
+    ARM_GCC,
+    ARM_GLIBC,
+    ARM_MUSL,
+    QEMU_ARM,
 ];
+
+/// Foreign architectures whose packages we install (`…:arm64`, `…:armhf`).
+const FOREIGN_ARCHES: [&str; 2] = ["arm64", "armhf"];
 
 /// Makes sure every prerequisite is there: installs the missing ones with
 /// apt when running as root, fails naming the command otherwise.
@@ -105,7 +155,7 @@ pub fn ensure(sh: &Shell, needed: &[Prereq]) -> Result<()> {
     let packages: Vec<&str> = missing.iter().map(|p| p.package).collect();
     let what: Vec<&str> = missing.iter().map(|p| p.what).collect();
     let command = format!(
-        "dpkg --add-architecture arm64 && apt-get update && apt-get install -y {}",
+        "dpkg --add-architecture arm64 && dpkg --add-architecture armhf && apt-get update; apt-get install -y {}",
         packages.join(" ")
     );
     let uid = cmd!(sh, "id -u").read().unwrap_or_default();
@@ -117,10 +167,18 @@ pub fn ensure(sh: &Shell, needed: &[Prereq]) -> Result<()> {
     }
     eprintln!("$ {command}");
     let foreign = cmd!(sh, "dpkg --print-foreign-architectures").read()?;
-    if !foreign.lines().any(|a| a.trim() == "arm64") {
-        cmd!(sh, "dpkg --add-architecture arm64").run()?;
+    for arch in FOREIGN_ARCHES {
+        if !foreign.lines().any(|a| a.trim() == arch) {
+            cmd!(sh, "dpkg --add-architecture {arch}").run()?;
+        }
     }
-    cmd!(sh, "apt-get update -q").run()?;
+    // A mirror mid-sync can fail one index (seen here: bookworm-security's
+    // armhf list, whose only package we would want, the armhf std, we build
+    // from source instead). apt keeps the other indexes; whether what we
+    // need got installed is checked below, file by file.
+    if cmd!(sh, "apt-get update -q").run().is_err() {
+        eprintln!("apt-get update reported a failed index; going on with the rest");
+    }
     let install = &packages;
     cmd!(sh, "apt-get install -y -q {install...}")
         .env("DEBIAN_FRONTEND", "noninteractive")
@@ -136,15 +194,34 @@ pub fn ensure(sh: &Shell, needed: &[Prereq]) -> Result<()> {
     Ok(())
 }
 
-/// A `cargo` command that builds for aarch64 with Debian's rustc.
+/// Fails unless `rust-web-src` (the library sources `-Zbuild-std` builds
+/// for armv7) has exactly the version of `rustc-web`: a core from other
+/// sources does not load into this compiler, or worse, miscompiles.
+pub fn check_rust_src_version(sh: &Shell) -> Result<()> {
+    let format = "${Version}\n";
+    let versions = cmd!(sh, "dpkg-query -W -f {format} rustc-web rust-web-src").read()?;
+    let versions: Vec<&str> = versions.lines().collect();
+    if versions.len() != 2 || versions[0] != versions[1] {
+        bail!(
+            "rustc-web and rust-web-src differ ({versions:?}); install matching ones:\n  \
+             apt-get install -y rustc-web rust-web-src"
+        );
+    }
+    Ok(())
+}
+
+/// A `cargo` command that builds for aarch64 (or, with `--target`
+/// [`ARMV7_TARGET`], for armv7) with Debian's rustc.
 ///
 /// Inherited flags meant for the host build are dropped: they would be
 /// wrong for another target and would change the image's bytes.
 pub fn aarch64_cargo<'a>(sh: &'a Shell, args: &[&str]) -> xshell::Cmd<'a> {
     let linker_var = "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER";
+    let armv7_linker_var = "CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER";
     cmd!(sh, "cargo {args...}")
         .env("RUSTC", RUSTC)
         .env(linker_var, "aarch64-linux-gnu-gcc")
+        .env(armv7_linker_var, "arm-linux-gnueabihf-gcc")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTC_WRAPPER")
