@@ -77,7 +77,10 @@
 //! - [`Writer`], [`Config`], [`Clocks`], [`Scale`]: the data-page writer;
 //! - [`data`] (re-exported from the `vdso` crate): the page layout itself,
 //!   one `#[repr(C)]` definition shared by the image and this crate;
-//! - `arch` (aarch64 only): `CNTFRQ_EL0`/`CNTVCT_EL0`/`CNTPCT_EL0` reads.
+//! - [`compat`], [`Abi`]: the 32-bit compat image, for AArch32 processes
+//!   (musl arm, Go linux/arm), on the same data page;
+//! - `arch` (aarch64 and 32-bit Arm only): the counter frequency and the
+//!   counter reads.
 //!
 //! `no_std`, no allocation, no panics on any input.
 
@@ -90,8 +93,9 @@
 #[cfg(test)]
 extern crate std;
 
-#[cfg(target_arch = "aarch64")]
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 pub mod arch;
+pub mod compat_offsets;
 pub mod offsets;
 mod writer;
 
@@ -106,54 +110,92 @@ pub use vdso::data::{
 pub use vdso::time::{CounterSource, Timespec, Timeval, Timezone, NSEC_PER_SEC};
 pub use writer::{Clocks, Config, Error, Scale, Writer, MAX_SHIFT, MIN_ROLLOVER_SECS};
 
-/// The image file as `include_bytes!` gives it (alignment 1).
-const RAW: &[u8] = include_bytes!("../vdso.so");
+/// Embeds an image file: `IMAGE_LEN`, `IMAGE_PAGES`, `IMAGE` and
+/// `IMAGE_PADDED` in the module that invokes it, and a compile-time check
+/// that the file is an ELF shared object of `class` (1 = ELF32, 2 = ELF64)
+/// for `machine` whose `exports` offsets lie inside it.
+macro_rules! embed_image {
+    ($file:literal, $what:literal, class $class:literal, machine $machine:literal, $exports:expr) => {
+        /// The image file as `include_bytes!` gives it (alignment 1).
+        const RAW: &[u8] = include_bytes!($file);
 
-/// Length of the image in bytes.
-pub const IMAGE_LEN: usize = RAW.len();
+        #[doc = concat!("Length of ", $what, " in bytes.")]
+        pub const IMAGE_LEN: usize = RAW.len();
 
-/// Number of pages the image occupies when mapped.
-pub const IMAGE_PAGES: usize = IMAGE_LEN.div_ceil(PAGE_SIZE);
+        #[doc = concat!("Number of pages ", $what, " occupies when mapped.")]
+        pub const IMAGE_PAGES: usize = IMAGE_LEN.div_ceil($crate::PAGE_SIZE);
 
-/// Page-aligned storage for the image.
-#[repr(C, align(4096))]
-struct PageAligned([u8; IMAGE_PAGES * PAGE_SIZE]);
+        /// Page-aligned storage for the image.
+        #[repr(C, align(4096))]
+        struct PageAligned([u8; IMAGE_PAGES * $crate::PAGE_SIZE]);
 
-/// The image followed by zeros up to the end of its last page.
-const fn padded() -> [u8; IMAGE_PAGES * PAGE_SIZE] {
-    let mut pages = [0; IMAGE_PAGES * PAGE_SIZE];
-    let mut i = 0;
-    while i < IMAGE_LEN {
-        pages[i] = RAW[i];
-        i += 1;
-    }
-    pages
+        /// The image followed by zeros up to the end of its last page.
+        const fn padded() -> [u8; IMAGE_PAGES * $crate::PAGE_SIZE] {
+            let mut pages = [0; IMAGE_PAGES * $crate::PAGE_SIZE];
+            let mut i = 0;
+            while i < IMAGE_LEN {
+                pages[i] = RAW[i];
+                i += 1;
+            }
+            pages
+        }
+
+        static PADDED: PageAligned = PageAligned(padded());
+
+        #[doc = concat!(
+                    $what, " (`loader/", $file, "`'s bytes): an ELF shared object to be \
+            mapped at a page-aligned address, read + execute. It starts on a page boundary."
+                )]
+        pub static IMAGE: &[u8] = PADDED.0.split_at(IMAGE_LEN).0;
+
+        #[doc = concat!(
+                    $what, " padded with zeros to `IMAGE_PAGES` whole pages, starting on a \
+            page boundary: its frames can be mapped into processes as they are, with \
+            nothing but the image and zeros in them."
+                )]
+        pub static IMAGE_PADDED: &[u8] = &PADDED.0;
+
+        // The committed image is what the layout and the offsets assume: an
+        // ELF shared object (e_type ET_DYN = 3) of the expected class and
+        // machine whose exports all lie inside it and fit in one page (the
+        // `Layout` of both images). A stale or foreign file fails the build
+        // here.
+        const _: () = {
+            assert!(IMAGE_LEN >= 52, "the image is shorter than an ELF header");
+            assert!(RAW[0] == 0x7f && RAW[1] == b'E' && RAW[2] == b'L' && RAW[3] == b'F');
+            assert!(
+                RAW[4] == $class && RAW[5] == 1,
+                "the image has the wrong ELF class"
+            );
+            assert!(RAW[16] == 3 && RAW[17] == 0, "the image is not ET_DYN");
+            assert!(
+                RAW[18] == $machine && RAW[19] == 0,
+                "the image is for another machine"
+            );
+            assert!(IMAGE_PAGES == 1, "the image does not fit in one page");
+            let exports = $exports;
+            let mut i = 0;
+            while i < exports.len() {
+                assert!(
+                    exports[i] < IMAGE_LEN,
+                    "a symbol offset lies outside the image"
+                );
+                assert!(
+                    exports[i] % 4 == 0,
+                    "a symbol offset is not instruction-aligned"
+                );
+                i += 1;
+            }
+        };
+    };
 }
 
-static PADDED: PageAligned = PageAligned(padded());
-
-/// The vDSO image (`loader/vdso.so`): an ELF shared object to be mapped at a
-/// page-aligned address, read + execute. It starts on a page boundary.
-pub static IMAGE: &[u8] = PADDED.0.split_at(IMAGE_LEN).0;
-
-/// The image padded with zeros to [`IMAGE_PAGES`] whole pages, starting on a
-/// page boundary: its frames can be mapped into processes as they are, with
-/// nothing but the image and zeros in them.
-pub static IMAGE_PADDED: &[u8] = &PADDED.0;
-
-// The committed image is what the layout and the offsets assume: an aarch64
-// ELF shared object (e_type ET_DYN = 3, e_machine EM_AARCH64 = 183) whose
-// exports all lie inside it. A stale or foreign `vdso.so` fails the build here.
-const _: () = {
-    assert!(IMAGE_LEN >= 64, "vdso.so is shorter than an ELF header");
-    assert!(RAW[0] == 0x7f && RAW[1] == b'E' && RAW[2] == b'L' && RAW[3] == b'F');
-    assert!(
-        RAW[4] == 2 && RAW[5] == 1,
-        "vdso.so is not ELF64 little-endian"
-    );
-    assert!(RAW[16] == 3 && RAW[17] == 0, "vdso.so is not ET_DYN");
-    assert!(RAW[18] == 183 && RAW[19] == 0, "vdso.so is not EM_AARCH64");
-    let exports = [
+embed_image!(
+    "../vdso.so",
+    "the vDSO image",
+    class 2,
+    machine 183, // EM_AARCH64
+    [
         offsets::KERNEL_CLOCK_GETTIME,
         offsets::KERNEL_GETTIMEOFDAY,
         offsets::KERNEL_CLOCK_GETRES,
@@ -162,20 +204,68 @@ const _: () = {
         offsets::VDSO_CLOCK_GETTIME64,
         offsets::VDSO_GETTIMEOFDAY,
         offsets::VDSO_CLOCK_GETRES,
-    ];
-    let mut i = 0;
-    while i < exports.len() {
-        assert!(
-            exports[i] < IMAGE_LEN,
-            "a symbol offset lies outside vdso.so"
-        );
-        assert!(
-            exports[i].is_multiple_of(4),
-            "a symbol offset is not instruction-aligned"
-        );
-        i += 1;
+    ]
+);
+
+/// The 32-bit compat image, for AArch32 processes on an arm64 kernel (what
+/// Linux calls the compat vDSO, `arch/arm64/kernel/vdso32`).
+///
+/// It reads the same data page as the 64-bit image, at the same distance
+/// below itself, so a kernel maps it with the same [`Layout`](crate::Layout)
+/// and publishes once for both with one [`Writer`](crate::Writer). A kernel
+/// picks the image by the ELF class of the program it execs ([`Abi`]).
+///
+/// It exports Linux's compat set, all `@LINUX_2.6` ([`offsets`]): musl looks
+/// up `__vdso_clock_gettime64`, Go's linux/arm runtime `__vdso_clock_gettime`.
+/// It serves the same clocks as the 64-bit image, except that it answers
+/// with the syscall while `clock_mode` is
+/// [`CLOCKMODE_ARCHTIMER_NOCOMPAT`](crate::CLOCKMODE_ARCHTIMER_NOCOMPAT), as
+/// Linux's does. It has no `__kernel_rt_sigreturn`: as on Linux, a 32-bit
+/// signal frame returns through the kernel's own trampoline.
+pub mod compat {
+    pub use crate::compat_offsets as offsets;
+
+    embed_image!(
+        "../vdso32.so",
+        "the 32-bit compat image",
+        class 1,
+        machine 40, // EM_ARM
+        [
+            offsets::VDSO_CLOCK_GETTIME,
+            offsets::VDSO_CLOCK_GETTIME64,
+            offsets::VDSO_GETTIMEOFDAY,
+            offsets::VDSO_CLOCK_GETRES,
+        ]
+    );
+}
+
+/// Which image a process gets: by the ELF class of the program a kernel
+/// execs (`ELFCLASS64` → [`Abi::Aarch64`], `ELFCLASS32` → [`Abi::Compat`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abi {
+    /// A 64-bit (AArch64) process: [`IMAGE`].
+    Aarch64,
+    /// A 32-bit (AArch32) process: [`compat::IMAGE`].
+    Compat,
+}
+
+impl Abi {
+    /// The image for this ABI.
+    pub fn image(self) -> &'static [u8] {
+        match self {
+            Abi::Aarch64 => IMAGE,
+            Abi::Compat => compat::IMAGE,
+        }
     }
-};
+
+    /// The image for this ABI padded to whole pages (see [`IMAGE_PADDED`]).
+    pub fn image_padded(self) -> &'static [u8] {
+        match self {
+            Abi::Aarch64 => IMAGE_PADDED,
+            Abi::Compat => compat::IMAGE_PADDED,
+        }
+    }
+}
 
 /// The auxiliary-vector key whose value is the image's address
 /// (`AT_SYSINFO_EHDR` in `include/uapi/linux/auxvec.h`).

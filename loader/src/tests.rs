@@ -205,9 +205,13 @@ fn new_page_sends_everything_to_the_syscall_until_published() {
     assert_eq!(page.data[0].basetime[0].sec.load(Ordering::Relaxed), 0);
     for id in SERVED {
         assert_eq!(read(&page, id, 1000), None, "clock {id}");
-        assert_eq!(time::clock_getres(&page, id), None, "clock {id}");
+        assert_eq!(
+            time::clock_getres(&page, id, &SimCounter::at(0)),
+            None,
+            "clock {id}"
+        );
     }
-    assert_eq!(time::timezone(&page), None);
+    assert_eq!(time::timezone(&page, &SimCounter::at(0)), None);
     assert_eq!(time::gettimeofday(&page, &SimCounter::at(1000)), None);
 }
 
@@ -547,27 +551,38 @@ fn resolutions_and_timezone_come_from_the_page() {
     let mut writer = Writer::new(&page, cfg).unwrap();
     writer.publish(clocks_at(0));
     for id in HRES {
-        assert_eq!(time::clock_getres(&page, id), Some(ts(0, 1)), "clock {id}");
+        assert_eq!(
+            time::clock_getres(&page, id, &SimCounter::at(0)),
+            Some(ts(0, 1)),
+            "clock {id}"
+        );
     }
     for id in [clock::REALTIME_COARSE, clock::MONOTONIC_COARSE] {
         assert_eq!(
-            time::clock_getres(&page, id),
+            time::clock_getres(&page, id, &SimCounter::at(0)),
             Some(ts(0, 10_000_000)),
             "clock {id}"
         );
     }
     for id in [2, 3, 8, 9, 10, 12, 15, 16, -1, -6, i32::MIN, i32::MAX] {
-        assert_eq!(time::clock_getres(&page, id), None, "clock {id}");
+        assert_eq!(
+            time::clock_getres(&page, id, &SimCounter::at(0)),
+            None,
+            "clock {id}"
+        );
         assert_eq!(read(&page, id, 0), None, "clock {id}");
         assert_eq!(writer.clock_gettime(id, 0), None, "clock {id}");
     }
-    assert_eq!(time::timezone(&page), Some(Timezone::default()));
+    assert_eq!(
+        time::timezone(&page, &SimCounter::at(0)),
+        Some(Timezone::default())
+    );
     let tz = Timezone {
         tz_minuteswest: -120,
         tz_dsttime: 1,
     };
     writer.set_timezone(tz);
-    assert_eq!(time::timezone(&page), Some(tz));
+    assert_eq!(time::timezone(&page, &SimCounter::at(0)), Some(tz));
     let tv = time::gettimeofday(&page, &SimCounter::at(62_500_000 + 62_500)).unwrap();
     assert_eq!((tv.tv_sec, tv.tv_usec), (1_700_000_001, 124_456));
 
@@ -575,8 +590,14 @@ fn resolutions_and_timezone_come_from_the_page() {
     let page = self::page();
     let mut writer = Writer::new(&page, Config::new(CounterSource::Virtual, 62_500_000)).unwrap();
     writer.publish(clocks_at(0));
-    assert_eq!(time::clock_getres(&page, clock::MONOTONIC_COARSE), None);
-    assert_eq!(time::clock_getres(&page, clock::MONOTONIC), Some(ts(0, 1)));
+    assert_eq!(
+        time::clock_getres(&page, clock::MONOTONIC_COARSE, &SimCounter::at(0)),
+        None
+    );
+    assert_eq!(
+        time::clock_getres(&page, clock::MONOTONIC, &SimCounter::at(0)),
+        Some(ts(0, 1))
+    );
 }
 
 #[test]
@@ -591,9 +612,13 @@ fn a_disabled_page_sends_everything_to_the_syscall() {
     writer.tick(62_500_000);
     for id in SERVED {
         assert_eq!(read(&page, id, 62_500_000), None, "clock {id}");
-        assert_eq!(time::clock_getres(&page, id), None, "clock {id}");
+        assert_eq!(
+            time::clock_getres(&page, id, &SimCounter::at(0)),
+            None,
+            "clock {id}"
+        );
     }
-    assert_eq!(time::timezone(&page), None);
+    assert_eq!(time::timezone(&page, &SimCounter::at(0)), None);
     // The kernel's own clock keeps running while disabled.
     let want = from_ns(ns(clocks_at(0).monotonic) + NS);
     assert_eq!(

@@ -22,10 +22,18 @@ pub mod time;
 
 // The arch module defines `__kernel_rt_sigreturn` in `global_asm!`: only the
 // image may carry it, never a kernel that depends on this crate as an rlib.
-#[cfg(all(feature = "image", target_arch = "aarch64", not(test)))]
+#[cfg(all(
+    feature = "image",
+    any(target_arch = "aarch64", target_arch = "arm"),
+    not(test)
+))]
 mod arch;
 
-#[cfg(all(feature = "image", target_arch = "aarch64", not(test)))]
+#[cfg(all(
+    feature = "image",
+    any(target_arch = "aarch64", target_arch = "arm"),
+    not(test)
+))]
 mod image;
 
 #[cfg(test)]

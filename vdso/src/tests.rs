@@ -26,8 +26,9 @@ use crate::data::{
     CLOCKMODE_NONE, CLOCKMODE_TIMENS, CS_HRES_COARSE, CS_RAW,
 };
 use crate::time::{
-    clock_getres, clock_gettime, counter_source, gettimeofday, scale, timezone, Counter,
-    CounterSource, Timespec, Timeval, Timezone, NSEC_PER_SEC, SPIN_LIMIT,
+    clock_getres, clock_gettime, counter_source, div_rem_nsec, gettimeofday, long_div_rem_nsec,
+    scale, source_for, timezone, Counter, CounterSource, Timespec, Timeval, Timezone, NSEC_PER_SEC,
+    SPIN_LIMIT,
 };
 
 // ---------------------------------------------------------------------------
@@ -405,6 +406,28 @@ impl Counter for SimCounter<'_> {
     }
 }
 
+/// The 64-bit image's policy for `clock_getres` and `timezone`, which never
+/// read the counter.
+struct Native;
+
+impl Counter for Native {
+    fn read(&self, _: CounterSource) -> u64 {
+        unreachable!("clock_getres and timezone never read the counter")
+    }
+}
+
+/// The 32-bit compat image's reader: a [`SimCounter`] with
+/// [`Counter::COMPAT`].
+struct Compat<'a>(SimCounter<'a>);
+
+impl Counter for Compat<'_> {
+    const COMPAT: bool = true;
+
+    fn read(&self, source: CounterSource) -> u64 {
+        self.0.read(source)
+    }
+}
+
 /// Asserts that every entry point answers `None` (use the syscall) for every
 /// served clock, without reading the counter.
 fn assert_all_fall_back(page: &DataPage, why: &str) {
@@ -416,13 +439,13 @@ fn assert_all_fall_back(page: &DataPage, why: &str) {
             "clock_gettime({clock}): {why}"
         );
         assert_eq!(
-            clock_getres(page, clock),
+            clock_getres(page, clock, &Native),
             None,
             "clock_getres({clock}): {why}"
         );
     }
     assert_eq!(gettimeofday(page, &counter), None, "gettimeofday: {why}");
-    assert_eq!(timezone(page), None, "timezone: {why}");
+    assert_eq!(timezone(page, &Native), None, "timezone: {why}");
     assert_eq!(counter.reads(), 0, "counter read although {why}");
 }
 
@@ -1009,6 +1032,70 @@ fn counter_source_maps_each_clock_mode() {
 }
 
 #[test]
+fn compat_reader_refuses_nocompat_and_serves_the_other_counter_modes() {
+    assert_eq!(source_for::<Compat>(CLOCKMODE_ARCHTIMER_NOCOMPAT), None);
+    assert_eq!(
+        source_for::<Native>(CLOCKMODE_ARCHTIMER_NOCOMPAT),
+        Some(CounterSource::Virtual)
+    );
+    let tk = timekeeper();
+    let page = page_with(&tk);
+    let now = CYCLE_LAST + 4_242;
+    set_clock_mode(&page, CLOCKMODE_ARCHTIMER_NOCOMPAT);
+    let compat = Compat(SimCounter::new(now));
+    for clock in SERVED {
+        assert_eq!(clock_gettime(&page, clock, &compat), None, "clock {clock}");
+        assert_eq!(clock_getres(&page, clock, &compat), None, "clock {clock}");
+    }
+    assert_eq!(gettimeofday(&page, &compat), None);
+    assert_eq!(timezone(&page, &compat), None);
+    assert_eq!(compat.0.reads(), 0, "counter read in NOCOMPAT mode");
+
+    for (mode, source) in [
+        (CLOCKMODE_ARCHTIMER, CounterSource::Virtual),
+        (CLOCKMODE_CNTPCT, CounterSource::Physical),
+    ] {
+        set_clock_mode(&page, mode);
+        for clock in SERVED {
+            let compat = Compat(SimCounter::new(now));
+            assert_eq!(
+                clock_gettime(&page, clock, &compat),
+                Some(expected(&tk, clock, now)),
+                "mode {mode} clock {clock}"
+            );
+            assert!(clock_getres(&page, clock, &compat).is_some());
+            if HRES_CLOCKS.contains(&clock) {
+                assert_eq!(compat.0.last_source(), Some(source), "mode {mode}");
+            }
+        }
+        assert!(timezone(&page, &Compat(SimCounter::new(now))).is_some());
+    }
+}
+
+#[test]
+fn long_division_by_a_second_equals_div_and_rem_at_the_edges() {
+    let n = NSEC_PER_SEC;
+    for ns in [
+        0,
+        1,
+        n - 1,
+        n,
+        n + 1,
+        2 * n - 1,
+        n << 34,
+        (n << 34) - 1,
+        (n << 34) + n - 1,
+        u64::MAX - 1,
+        u64::MAX,
+        // Ten years after a page published once at boot.
+        315_576_000 * n + 999_999_999,
+    ] {
+        assert_eq!(long_div_rem_nsec(ns), (ns / n, ns % n), "ns {ns}");
+        assert_eq!(div_rem_nsec(ns), (ns / n, ns % n), "ns {ns}");
+    }
+}
+
+#[test]
 fn clock_mode_selects_the_virtual_or_physical_counter() {
     let tk = timekeeper();
     let page = page_with(&tk);
@@ -1047,8 +1134,11 @@ fn clock_mode_selects_the_virtual_or_physical_counter() {
             Some(source),
             "gettimeofday mode {mode}"
         );
-        assert!(clock_getres(&page, REALTIME).is_some(), "mode {mode}");
-        assert!(timezone(&page).is_some(), "mode {mode}");
+        assert!(
+            clock_getres(&page, REALTIME, &Native).is_some(),
+            "mode {mode}"
+        );
+        assert!(timezone(&page, &Native).is_some(), "mode {mode}");
     }
 }
 
@@ -1097,13 +1187,13 @@ fn unserved_clock_ids_fall_back_to_the_syscall() {
     for clock in ids {
         let counter = SimCounter::new(CYCLE_LAST + 1);
         assert_eq!(clock_gettime(&page, clock, &counter), None, "clock {clock}");
-        assert_eq!(clock_getres(&page, clock), None, "clock {clock}");
+        assert_eq!(clock_getres(&page, clock, &Native), None, "clock {clock}");
         assert_eq!(counter.reads(), 0, "clock {clock} read the counter");
     }
     // The same page does serve the served ids.
     for clock in SERVED {
         assert!(clock_gettime(&page, clock, &SimCounter::new(CYCLE_LAST)).is_some());
-        assert!(clock_getres(&page, clock).is_some());
+        assert!(clock_getres(&page, clock, &Native).is_some());
     }
 }
 
@@ -1180,14 +1270,14 @@ fn clock_getres_reports_the_published_resolutions() {
         page.data[CS_RAW].hrtimer_res.store(999, Relaxed);
         for clock in HRES_CLOCKS {
             assert_eq!(
-                clock_getres(&page, clock),
+                clock_getres(&page, clock, &Native),
                 Some(ts(0, i64::from(hrtimer_res))),
                 "clock {clock}"
             );
         }
         for clock in COARSE_CLOCKS {
             assert_eq!(
-                clock_getres(&page, clock),
+                clock_getres(&page, clock, &Native),
                 Some(ts(0, i64::from(coarse_res))),
                 "clock {clock}"
             );
@@ -1201,20 +1291,20 @@ fn clock_getres_falls_back_while_a_resolution_is_zero() {
     tk.hrtimer_res = 0;
     let page = page_with(&tk);
     for clock in HRES_CLOCKS {
-        assert_eq!(clock_getres(&page, clock), None, "clock {clock}");
+        assert_eq!(clock_getres(&page, clock, &Native), None, "clock {clock}");
     }
     for clock in COARSE_CLOCKS {
-        assert_eq!(clock_getres(&page, clock), Some(ts(0, 4_000_000)));
+        assert_eq!(clock_getres(&page, clock, &Native), Some(ts(0, 4_000_000)));
     }
 
     let mut tk = timekeeper();
     tk.coarse_res = 0;
     let page = page_with(&tk);
     for clock in COARSE_CLOCKS {
-        assert_eq!(clock_getres(&page, clock), None, "clock {clock}");
+        assert_eq!(clock_getres(&page, clock, &Native), None, "clock {clock}");
     }
     for clock in HRES_CLOCKS {
-        assert_eq!(clock_getres(&page, clock), Some(ts(0, 1)));
+        assert_eq!(clock_getres(&page, clock, &Native), Some(ts(0, 1)));
     }
 }
 
@@ -1224,9 +1314,9 @@ fn clock_getres_does_not_wait_for_the_seqlock() {
     // writer does not slow `clock_getres` down.
     let page = page_with(&timekeeper());
     write_begin(&page);
-    assert_eq!(clock_getres(&page, MONOTONIC), Some(ts(0, 1)));
+    assert_eq!(clock_getres(&page, MONOTONIC, &Native), Some(ts(0, 1)));
     assert_eq!(
-        clock_getres(&page, MONOTONIC_COARSE),
+        clock_getres(&page, MONOTONIC_COARSE, &Native),
         Some(ts(0, 4_000_000))
     );
 }
@@ -1286,7 +1376,7 @@ fn timezone_comes_from_the_first_struct() {
         page.data[CS_RAW].tz_minuteswest.store(1, Relaxed);
         page.data[CS_RAW].tz_dsttime.store(1, Relaxed);
         assert_eq!(
-            timezone(&page),
+            timezone(&page, &Native),
             Some(Timezone {
                 tz_minuteswest,
                 tz_dsttime
@@ -1669,6 +1759,14 @@ mod random_pages {
         #![proptest_config(ProptestConfig::with_cases(2048))]
 
         #[test]
+        fn long_division_by_a_second_equals_div_and_rem(ns in any::<u64>()) {
+            prop_assert_eq!(
+                crate::time::long_div_rem_nsec(ns),
+                (ns / NSEC_PER_SEC, ns % NSEC_PER_SEC)
+            );
+        }
+
+        #[test]
         fn clock_gettime_is_the_pages_time_or_the_syscall(
             (raw, coarse_res) in raw_page(),
             delta in counter_delta(),
@@ -1706,7 +1804,7 @@ mod random_pages {
                 tz_minuteswest: vd.tz.0,
                 tz_dsttime: vd.tz.1,
             });
-            prop_assert_eq!(timezone(&page), zone);
+            prop_assert_eq!(timezone(&page, &Native), zone);
         }
 
         #[test]
@@ -1716,7 +1814,7 @@ mod random_pages {
         ) {
             let page = Box::<DataPage>::default();
             store(&page, &raw, coarse_res);
-            prop_assert_eq!(clock_getres(&page, clock), reference_res(&raw, coarse_res, clock));
+            prop_assert_eq!(clock_getres(&page, clock, &Native), reference_res(&raw, coarse_res, clock));
         }
 
         #[test]

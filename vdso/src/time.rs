@@ -96,6 +96,13 @@ pub struct Snapshot {
 /// The hardware counter, as the arch module (or a test) reads it, and how
 /// the arch loads the page's multi-word fields.
 pub trait Counter {
+    /// Whether this is the 32-bit compat image's reader. Linux's compat vDSO
+    /// serves only `VDSO_CLOCKMODE_ARCHTIMER`: `ARCHTIMER_NOCOMPAT` is how a
+    /// kernel says "this counter is not for 32-bit processes" (an erratum
+    /// workaround that only the 64-bit reader applies), so a compat reader
+    /// answers with the syscall then ([`source_for`]).
+    const COMPAT: bool = false;
+
     /// Reads the counter, ordered after every data-page load before it and
     /// before every data-page load after it.
     fn read(&self, source: CounterSource) -> u64;
@@ -142,6 +149,16 @@ pub fn counter_source(clock_mode: i32) -> Option<CounterSource> {
     }
 }
 
+/// [`counter_source`] as the reader `C` applies it: a compat reader
+/// ([`Counter::COMPAT`]) also refuses `ARCHTIMER_NOCOMPAT`.
+#[inline(always)]
+pub fn source_for<C: Counter + ?Sized>(clock_mode: i32) -> Option<CounterSource> {
+    if C::COMPAT && clock_mode == CLOCKMODE_ARCHTIMER_NOCOMPAT {
+        return None;
+    }
+    counter_source(clock_mode)
+}
+
 /// `clock` as an index into `basetime` and its bit in the `*_MASK` sets, or
 /// `None` for ids that have no slot there (negative, or `VDSO_BASES` and
 /// above): none of them is served, and the range check here lets the
@@ -158,7 +175,11 @@ fn clock_bit(clock: i32) -> Option<(u32, u32)> {
 
 /// Reads `clock` from the page, or `None` if the syscall must answer.
 #[inline(always)]
-pub fn clock_gettime(page: &DataPage, clock: i32, counter: &impl Counter) -> Option<Timespec> {
+pub fn clock_gettime<C: Counter + ?Sized>(
+    page: &DataPage,
+    clock: i32,
+    counter: &C,
+) -> Option<Timespec> {
     let (id, bit) = clock_bit(clock)?;
     // Both counter-based `vdso_data`s go through one copy of `hres`.
     let vd = if bit & clock::HRES_MASK != 0 {
@@ -175,24 +196,32 @@ pub fn clock_gettime(page: &DataPage, clock: i32, counter: &impl Counter) -> Opt
 
 /// `CLOCK_REALTIME` as a `timeval`, or `None` if the syscall must answer.
 #[inline(always)]
-pub fn gettimeofday(page: &DataPage, counter: &impl Counter) -> Option<Timeval> {
+pub fn gettimeofday<C: Counter + ?Sized>(page: &DataPage, counter: &C) -> Option<Timeval> {
     let ts = hres(
         &page.data[CS_HRES_COARSE],
         clock::REALTIME as usize,
         counter,
     )?;
-    Some(Timeval {
+    Some(timeval(ts))
+}
+
+/// `ts` truncated to microseconds.
+#[inline(always)]
+pub fn timeval(ts: Timespec) -> Timeval {
+    Timeval {
         tv_sec: ts.tv_sec,
-        tv_usec: ts.tv_nsec / 1000,
-    })
+        // `tv_nsec` is below 10^9 < 2^32: a 32-bit division by a constant,
+        // a multiply on every arch (a 64-bit one is a libcall on 32-bit Arm).
+        tv_usec: i64::from(ts.tv_nsec as u32 / 1000),
+    }
 }
 
 /// The time zone from the page, or `None` if the page is not one we can
-/// trust (its `clock_mode` is not one we serve).
+/// trust (its `clock_mode` is not one `counter` serves; it is never read).
 #[inline(always)]
-pub fn timezone(page: &DataPage) -> Option<Timezone> {
+pub fn timezone<C: Counter + ?Sized>(page: &DataPage, _counter: &C) -> Option<Timezone> {
     let vd = &page.data[CS_HRES_COARSE];
-    counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+    source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
     Some(Timezone {
         tz_minuteswest: vd.tz_minuteswest.load(Ordering::Relaxed),
         tz_dsttime: vd.tz_dsttime.load(Ordering::Relaxed),
@@ -200,13 +229,17 @@ pub fn timezone(page: &DataPage) -> Option<Timezone> {
 }
 
 /// The resolution of `clock`, or `None` if the syscall must answer: for ids
-/// we do not serve, for a page whose `clock_mode` we do not serve, and while
-/// the page's resolution field is zero.
+/// we do not serve, for a page whose `clock_mode` `counter` does not serve
+/// (it is never read), and while the page's resolution field is zero.
 #[inline(always)]
-pub fn clock_getres(page: &DataPage, clock: i32) -> Option<Timespec> {
+pub fn clock_getres<C: Counter + ?Sized>(
+    page: &DataPage,
+    clock: i32,
+    _counter: &C,
+) -> Option<Timespec> {
     let (_, bit) = clock_bit(clock)?;
     let vd = &page.data[CS_HRES_COARSE];
-    counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+    source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
     let ns = if bit & (clock::HRES_MASK | clock::RAW_MASK) != 0 {
         vd.hrtimer_res.load(Ordering::Relaxed)
     } else if bit & clock::COARSE_MASK != 0 {
@@ -226,14 +259,14 @@ pub fn clock_getres(page: &DataPage, clock: i32) -> Option<Timespec> {
 /// A high-resolution clock: base time plus the counter's progress since the
 /// last update (Linux's `do_hres`).
 #[inline(always)]
-fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
+fn hres<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
     let mut rounds = SPIN_LIMIT;
     let (sec, ns) = loop {
         // Acquire: the loads below are not performed before this one.
         let seq = vd.seq.load(Ordering::Acquire);
         if seq & 1 == 0 {
-            let source = counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+            let source = source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
             let cycles = counter.read(source);
             let snap = counter.snapshot(vd, base);
             // The data loads above are complete before `seq` is read again.
@@ -272,10 +305,45 @@ fn hres(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
         });
     }
     cold_path();
+    let (whole, rest) = div_rem_nsec(ns);
     Some(Timespec {
-        tv_sec: sec.wrapping_add(ns / NSEC_PER_SEC) as i64,
-        tv_nsec: (ns % NSEC_PER_SEC) as i64,
+        tv_sec: sec.wrapping_add(whole) as i64,
+        tv_nsec: rest as i64,
     })
+}
+
+/// `(ns / NSEC_PER_SEC, ns % NSEC_PER_SEC)`.
+///
+/// A 64-bit arch divides. 32-bit Arm has no 64-bit divide, and the compiler
+/// would call `__aeabi_uldivmod`, which the image cannot link; there this
+/// is long division, one quotient bit per round: 35 rounds cover every
+/// `u64` (`NSEC_PER_SEC << 34 < 2^64 <= NSEC_PER_SEC << 35`). Linux's
+/// `__iter_div_u64_rem` subtracts one second per round instead, which takes
+/// years of rounds on a page published once at boot and never again.
+#[inline(always)]
+pub fn div_rem_nsec(ns: u64) -> (u64, u64) {
+    if cfg!(target_pointer_width = "64") {
+        (ns / NSEC_PER_SEC, ns % NSEC_PER_SEC)
+    } else {
+        long_div_rem_nsec(ns)
+    }
+}
+
+/// [`div_rem_nsec`] by long division, what 32-bit arches use (tested on
+/// the host against `/` and `%`).
+#[inline(always)]
+pub fn long_div_rem_nsec(ns: u64) -> (u64, u64) {
+    let (mut whole, mut rest) = (0, ns);
+    let mut bit = 35;
+    while bit > 0 {
+        bit -= 1;
+        let step = NSEC_PER_SEC << bit;
+        if rest >= step {
+            rest -= step;
+            whole |= 1 << bit;
+        }
+    }
+    (whole, rest)
 }
 
 /// `(((counter - last) & mask) * mult + nsec) >> shift` in 128 bits, or
@@ -320,13 +388,13 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64
 
 /// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
 #[inline(always)]
-fn coarse(vd: &VdsoData, id: usize, counter: &impl Counter) -> Option<Timespec> {
+fn coarse<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
     let mut rounds = SPIN_LIMIT;
     loop {
         let seq = vd.seq.load(Ordering::Acquire);
         if seq & 1 == 0 {
-            counter_source(vd.clock_mode.load(Ordering::Relaxed))?;
+            source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
             let (sec, nsec) = counter.basetime(base);
             fence(Ordering::Acquire);
             if cfg!(feature = "negative-control-no-seqlock-retry")

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use object::elf::{self, FileHeader64};
-use object::read::elf::{Dyn as _, FileHeader, ProgramHeader as _, SectionHeader as _, Sym as _};
+use object::elf::{self, FileHeader32, FileHeader64};
+use object::read::elf::{Dyn as _, FileHeader, ProgramHeader, SectionHeader as _, Sym as _};
 use object::LittleEndian as LE;
 
 /// The image's SONAME, which is also the name of its base version.
@@ -120,10 +120,85 @@ pub const EXPORTS: [Export; 8] = [
     },
 ];
 
+/// Everything the 32-bit compat image exports, and nothing else: Linux
+/// arm64's `vdso32` set, all `@LINUX_2.6`.
+pub const COMPAT_EXPORTS: [Export; 4] = [
+    Export {
+        name: "__vdso_clock_gettime",
+        version: VERSION_ALIASES,
+        alias_of: None,
+        offset_const: "VDSO_CLOCK_GETTIME",
+    },
+    Export {
+        name: "__vdso_clock_gettime64",
+        version: VERSION_ALIASES,
+        alias_of: None,
+        offset_const: "VDSO_CLOCK_GETTIME64",
+    },
+    Export {
+        name: "__vdso_gettimeofday",
+        version: VERSION_ALIASES,
+        alias_of: None,
+        offset_const: "VDSO_GETTIMEOFDAY",
+    },
+    Export {
+        name: "__vdso_clock_getres",
+        version: VERSION_ALIASES,
+        alias_of: None,
+        offset_const: "VDSO_CLOCK_GETRES",
+    },
+];
+
+/// Which image a check is for: what differs between the 64-bit image and
+/// the 32-bit compat one. Everything else (one R+X load, no relocations,
+/// SysV hash only, soname, version hashes, one page) is the same rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// What the image is, for messages.
+    pub what: &'static str,
+    /// ELFCLASS32 rather than ELFCLASS64.
+    pub class32: bool,
+    /// `e_machine`.
+    pub machine: elf::Machine,
+    /// The exports, all of them.
+    pub exports: &'static [Export],
+    /// The version definitions besides the base one.
+    pub versions: &'static [&'static str],
+    /// The symbol Go's runtime looks up with the SysV hash of
+    /// `__vdso_clock_gettime` ([`GO_ARM64_CLOCK_GETTIME_HASH`]): on arm64
+    /// (Go 1.19's wrong key) `__kernel_clock_gettime`, on arm the right one.
+    pub go_lookup: &'static str,
+    /// The aarch64-only rules: `__kernel_rt_sigreturn`'s bytes and BTI.
+    pub aarch64_rules: bool,
+}
+
+/// The 64-bit image (DESIGN §1).
+pub const AARCH64: Spec = Spec {
+    what: "ELF64 little-endian ET_DYN EM_AARCH64",
+    class32: false,
+    machine: elf::EM_AARCH64,
+    exports: &EXPORTS,
+    versions: &[VERSION_ARM64, VERSION_ALIASES],
+    go_lookup: "__kernel_clock_gettime",
+    aarch64_rules: true,
+};
+
+/// The 32-bit compat image: for AArch32 processes (musl arm, Go linux/arm).
+pub const COMPAT: Spec = Spec {
+    what: "ELF32 little-endian ET_DYN EM_ARM",
+    class32: true,
+    machine: elf::EM_ARM,
+    exports: &COMPAT_EXPORTS,
+    versions: &[VERSION_ALIASES],
+    go_lookup: "__vdso_clock_gettime",
+    aarch64_rules: false,
+};
+
 /// A requirement of DESIGN §1 that an image can break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requirement {
-    /// ELF64, little-endian, `ET_DYN`, `EM_AARCH64`.
+    /// ELF64, little-endian, `ET_DYN`, `EM_AARCH64` (the compat image:
+    /// ELF32, `EM_ARM`).
     ElfHeader,
     /// Exactly one `PT_LOAD`, R+X, `p_offset == p_vaddr == 0`.
     OneLoadSegment,
@@ -164,7 +239,7 @@ pub enum Requirement {
 impl fmt::Display for Requirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
-            Self::ElfHeader => "§1.1 ELF64 little-endian ET_DYN EM_AARCH64",
+            Self::ElfHeader => "§1.1 ELF header (class, little-endian, ET_DYN, machine)",
             Self::OneLoadSegment => "§1.2 exactly one PT_LOAD, R+X, at offset and address 0",
             Self::NoWritableSegment => "§1.2 no writable segment",
             Self::ForbiddenSegment => "§1.2 no PT_INTERP, PT_TLS or PT_GNU_RELRO",
@@ -174,7 +249,7 @@ impl fmt::Display for Requirement {
             Self::NoUndefinedSymbols => "§1.3 zero undefined symbols",
             Self::SysvHash => "§1.4 DT_HASH present",
             Self::NoGnuHash => "§1.4 no DT_GNU_HASH",
-            Self::GoHashChain => "§1.4 Go's hash bucket reaches __kernel_clock_gettime",
+            Self::GoHashChain => "§1.4 Go's hash bucket reaches its clock_gettime",
             Self::Soname => "§1.5 DT_SONAME linux-vdso.so.1",
             Self::VersionDefinitions => "§1.5 version definitions",
             Self::Exports => "§1.6 exported symbols",
@@ -236,7 +311,7 @@ pub struct Report {
     pub size: usize,
     /// Program headers.
     pub segments: Vec<Segment>,
-    /// Exported functions, in [`EXPORTS`] order.
+    /// Exported functions, in [`Spec::exports`] order.
     pub exports: Vec<FoundSymbol>,
     /// SysV hash bucket count.
     pub nbucket: u32,
@@ -276,13 +351,27 @@ impl Checker {
     }
 }
 
-/// Checks an image against DESIGN §1. Returns the summary of a good image, or
-/// every requirement it breaks. Never panics on malformed input.
+/// Checks a 64-bit image against DESIGN §1. Returns the summary of a good
+/// image, or every requirement it breaks. Never panics on malformed input.
 pub fn check_image(image: &[u8]) -> Result<Report, Vec<Violation>> {
+    check_image_as(image, &AARCH64)
+}
+
+/// Checks a 32-bit compat image against the same rules ([`COMPAT`]).
+pub fn check_compat_image(image: &[u8]) -> Result<Report, Vec<Violation>> {
+    check_image_as(image, &COMPAT)
+}
+
+/// Checks `image` as `spec` says.
+pub fn check_image_as(image: &[u8], spec: &Spec) -> Result<Report, Vec<Violation>> {
     let mut c = Checker {
         violations: Vec::new(),
     };
-    let report = check_into(image, &mut c);
+    let report = if spec.class32 {
+        check_into::<FileHeader32<LE>>(image, &mut c, spec)
+    } else {
+        check_into::<FileHeader64<LE>>(image, &mut c, spec)
+    };
     match report {
         Some(report) if c.violations.is_empty() => Ok(report),
         _ => {
@@ -294,12 +383,16 @@ pub fn check_image(image: &[u8]) -> Result<Report, Vec<Violation>> {
     }
 }
 
-fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
+fn check_into<Elf: FileHeader<Endian = LE>>(
+    image: &[u8],
+    c: &mut Checker,
+    spec: &Spec,
+) -> Option<Report> {
     use Requirement::*;
-    let header = match FileHeader64::<LE>::parse(image) {
+    let header = match Elf::parse(image) {
         Ok(h) => h,
         Err(e) => {
-            c.fail(ElfHeader, format!("not a little-endian ELF64 file: {e}"));
+            c.fail(ElfHeader, format!("not a {} file: {e}", spec.what));
             return None;
         }
     };
@@ -313,11 +406,14 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     c.expect(header.e_type(endian) == elf::ET_DYN, ElfHeader, || {
         format!("e_type is {}, not ET_DYN", header.e_type(endian))
     });
-    c.expect(
-        header.e_machine(endian) == elf::EM_AARCH64,
-        ElfHeader,
-        || format!("e_machine is {}, not EM_AARCH64", header.e_machine(endian)),
-    );
+    c.expect(header.e_machine(endian) == spec.machine, ElfHeader, || {
+        format!(
+            "e_machine is {}, not {} ({})",
+            header.e_machine(endian),
+            spec.machine.0,
+            spec.what
+        )
+    });
 
     c.expect(image.len() <= MAX_IMAGE_SIZE, Size, || {
         format!("file is {} bytes, more than {MAX_IMAGE_SIZE}", image.len())
@@ -343,9 +439,9 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         segments.push(Segment {
             kind: name.clone(),
             flags: flag_text(flags),
-            offset: ph.p_offset(endian),
-            vaddr: ph.p_vaddr(endian),
-            filesz: ph.p_filesz(endian),
+            offset: ph.p_offset(endian).into(),
+            vaddr: ph.p_vaddr(endian).into(),
+            filesz: ph.p_filesz(endian).into(),
         });
         c.expect(flags & elf::PF_W.0 == 0, NoWritableSegment, || {
             format!("{name} segment is writable")
@@ -368,7 +464,10 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         );
     }
     let load = *loads.first()?;
-    let load_end = load.p_vaddr(endian).checked_add(load.p_filesz(endian))?;
+    let load_end = load
+        .p_vaddr(endian)
+        .into()
+        .checked_add(load.p_filesz(endian).into())?;
     c.expect(
         load.p_flags(endian).0 == elf::PF_R.0 | elf::PF_X.0,
         OneLoadSegment,
@@ -380,19 +479,21 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         },
     );
     c.expect(
-        load.p_offset(endian) == 0 && load.p_vaddr(endian) == 0,
+        load.p_offset(endian).into() == 0 && load.p_vaddr(endian).into() == 0,
         OneLoadSegment,
         || {
             format!(
                 "PT_LOAD at offset {:#x}, address {:#x}; both must be 0",
-                load.p_offset(endian),
-                load.p_vaddr(endian)
+                load.p_offset(endian).into(),
+                load.p_vaddr(endian).into()
             )
         },
     );
-    c.expect(load.p_memsz(endian) <= MAX_IMAGE_SIZE as u64, Size, || {
-        format!("PT_LOAD spans {} bytes", load.p_memsz(endian))
-    });
+    c.expect(
+        load.p_memsz(endian).into() <= MAX_IMAGE_SIZE as u64,
+        Size,
+        || format!("PT_LOAD spans {} bytes", load.p_memsz(endian).into()),
+    );
     let inside = |vaddr: u64, size: u64| vaddr.checked_add(size).is_some_and(|end| end <= load_end);
 
     let Some(dynamic) = dynamic else {
@@ -400,13 +501,16 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         return None;
     };
     c.expect(
-        inside(dynamic.p_vaddr(endian), dynamic.p_filesz(endian)),
+        inside(
+            dynamic.p_vaddr(endian).into(),
+            dynamic.p_filesz(endian).into(),
+        ),
         DynamicInsideLoad,
         || "PT_DYNAMIC lies outside the PT_LOAD segment".into(),
     );
     // Whether segment `ph` holds a GNU note of type `kind` whose descriptor
     // satisfies `desc_ok`.
-    let has_gnu_note = |ph: &elf::ProgramHeader64<LE>,
+    let has_gnu_note = |ph: &Elf::ProgramHeader,
                         kind: elf::NoteType,
                         desc_ok: &dyn Fn(&[u8]) -> bool| {
         ph.notes(endian, image)
@@ -428,22 +532,22 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     // BTI: the property note, in a PT_NOTE that PT_GNU_PROPERTY also names
     // (ld.so reads the latter; `object` parses notes of the former).
     let bti_flagged = notes.iter().any(|ph| {
-        let (offset, size) = (ph.p_offset(endian), ph.p_filesz(endian));
+        let (offset, size) = (ph.p_offset(endian).into(), ph.p_filesz(endian).into());
         let named = properties
             .iter()
-            .any(|p| p.p_offset(endian) == offset && p.p_filesz(endian) == size);
+            .any(|p| p.p_offset(endian).into() == offset && p.p_filesz(endian).into() == size);
         named
             && has_gnu_note(ph, elf::NT_GNU_PROPERTY_TYPE_0, &|desc| {
                 aarch64_feature_1_and(desc)
                     .is_some_and(|f| f & elf::GNU_PROPERTY_AARCH64_FEATURE_1_BTI != 0)
             })
     });
-    c.expect(bti_flagged, Bti, || {
+    c.expect(bti_flagged || !spec.aarch64_rules, Bti, || {
         "no PT_GNU_PROPERTY note with GNU_PROPERTY_AARCH64_FEATURE_1_BTI".into()
     });
 
     // Dynamic table.
-    let dyns: &[elf::Dyn64<LE>] = match dynamic.dynamic(endian, image) {
+    let dyns: &[Elf::Dyn] = match dynamic.dynamic(endian, image) {
         Ok(Some(d)) => d,
         _ => {
             c.fail(DynamicInsideLoad, "PT_DYNAMIC cannot be read");
@@ -456,7 +560,7 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         if tag == elf::DT_NULL {
             break;
         }
-        tags.insert(tag, d.d_val(endian));
+        tags.insert(tag, d.d_val(endian).into());
     }
     for (tag, name) in [
         (elf::DT_REL, "DT_REL"),
@@ -501,7 +605,7 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     for section in sections.iter() {
         let kind = section.sh_type(endian);
         if matches!(kind, elf::SHT_REL | elf::SHT_RELA | elf::SHT_RELR)
-            && section.sh_size(endian) != 0
+            && section.sh_size(endian).into() != 0
         {
             let name = sections.section_name(endian, section).unwrap_or(b"?");
             c.fail(
@@ -567,11 +671,8 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
             version_names.push((name, base));
         }
     }
-    for (want, base) in [
-        (SONAME, true),
-        (VERSION_ARM64, false),
-        (VERSION_ALIASES, false),
-    ] {
+    let wanted = std::iter::once((SONAME, true)).chain(spec.versions.iter().map(|v| (*v, false)));
+    for (want, base) in wanted {
         c.expect(
             version_names.iter().any(|(n, b)| n == want && *b == base),
             VersionDefinitions,
@@ -607,12 +708,12 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         // binutils adds one ABS OBJECT symbol per version definition.
         if sym.st_shndx(endian) == elf::SHN_ABS
             && sym.st_type() == elf::STT_OBJECT
-            && sym.st_size(endian) == 0
+            && sym.st_size(endian).into() == 0
             && version_names.iter().any(|(n, _)| *n == name)
         {
             continue;
         }
-        let Some(export) = EXPORTS.iter().find(|e| e.name == name) else {
+        let Some(export) = spec.exports.iter().find(|e| e.name == name) else {
             c.fail(Exports, format!("{name} is exported but must not be"));
             continue;
         };
@@ -621,29 +722,26 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
             Exports,
             || format!("{name} is not STT_FUNC STB_GLOBAL"),
         );
-        c.expect(sym.st_size(endian) != 0, Exports, || {
-            format!("{name} has no size")
-        });
+        let size: u64 = sym.st_size(endian).into();
+        c.expect(size != 0, Exports, || format!("{name} has no size"));
         c.expect(version == export.version, Exports, || {
             format!("{name} has version {version:?}, not {}", export.version)
         });
-        let value = sym.st_value(endian);
-        c.expect(
-            inside(value, sym.st_size(endian)) && value != 0,
-            Exports,
-            || format!("{name} at {value:#x} lies outside the loaded segment"),
-        );
+        let value: u64 = sym.st_value(endian).into();
+        c.expect(inside(value, size) && value != 0, Exports, || {
+            format!("{name} at {value:#x} lies outside the loaded segment")
+        });
         found.insert(
             name.clone(),
             FoundSymbol {
                 name,
                 version,
                 value,
-                size: sym.st_size(endian),
+                size,
             },
         );
     }
-    for export in &EXPORTS {
+    for export in spec.exports {
         let Some(sym) = found.get(export.name) else {
             c.fail(
                 Exports,
@@ -668,7 +766,7 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     // Hash table, walked the way Go 1.19 walks it.
     let mut nbucket = 0;
     if let Some(&hash) = tags.get(&elf::DT_HASH) {
-        match go_chain_reaches(image, hash, &symbols, endian) {
+        match go_chain_reaches(image, hash, &symbols, endian, spec.go_lookup) {
             Some((n, true)) => nbucket = n,
             Some((n, false)) => {
                 nbucket = n;
@@ -676,7 +774,8 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
                     GoHashChain,
                     format!(
                         "bucket {GO_ARM64_CLOCK_GETTIME_HASH:#x} % {n} does not lead to \
-                         __kernel_clock_gettime; choose nbucket so that it does"
+                         {}; choose nbucket so that it does",
+                        spec.go_lookup
                     ),
                 )
             }
@@ -692,7 +791,10 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
     };
 
     // The sigreturn trampoline.
-    if let Some(sym) = found.get("__kernel_rt_sigreturn") {
+    if let Some(sym) = found
+        .get("__kernel_rt_sigreturn")
+        .filter(|_| spec.aarch64_rules)
+    {
         let code = [word(sym.value), word(sym.value + 4)];
         c.expect(
             code == SIGRETURN_CODE.map(Some) && sym.size == 8,
@@ -713,16 +815,17 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
 
     // BTI: landing pads at the entries an indirect call reaches, and no
     // indirect branch in the code (so no other landing pad is needed).
-    for name in LANDING_PADS {
-        if let Some(sym) = found.get(name) {
+    for name in LANDING_PADS.iter().filter(|_| spec.aarch64_rules) {
+        if let Some(sym) = found.get(*name) {
             let first = word(sym.value);
             c.expect(matches!(first, Some(BTI_C | BTI_JC)), Bti, || {
                 format!("{name} starts with {first:x?}, not bti c")
             });
         }
     }
-    for section in sections.iter() {
-        if section.sh_flags(endian).0 & elf::SHF_EXECINSTR.0 == 0
+    for section in sections.iter().filter(|_| spec.aarch64_rules) {
+        let flags: u64 = section.sh_flags(endian).0.into();
+        if flags & u64::from(elf::SHF_EXECINSTR.0) == 0
             || section.sh_type(endian) != elf::SHT_PROGBITS
         {
             continue;
@@ -733,7 +836,7 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
             c.fail(Bti, "an executable section lies outside the file");
             continue;
         };
-        let start = section.sh_addr(endian);
+        let start: u64 = section.sh_addr(endian).into();
         for (i, w) in code.chunks_exact(4).enumerate() {
             let w = u32::from_le_bytes(w.try_into().expect("4 bytes"));
             if is_indirect_branch(w) {
@@ -748,7 +851,8 @@ fn check_into(image: &[u8], c: &mut Checker) -> Option<Report> {
         }
     }
 
-    let exports = EXPORTS
+    let exports = spec
+        .exports
         .iter()
         .filter_map(|e| found.get(e.name).cloned())
         .collect();
@@ -776,13 +880,15 @@ fn aarch64_feature_1_and(mut desc: &[u8]) -> Option<u32> {
     None
 }
 
-/// Walks the SysV hash chain Go 1.19 walks for `__kernel_clock_gettime`.
-/// Returns `nbucket` and whether the chain reaches the symbol.
-fn go_chain_reaches(
+/// Walks the SysV hash chain Go 1.19 walks for its `clock_gettime` (`name`,
+/// looked up with the hash of `__vdso_clock_gettime`). Returns `nbucket`
+/// and whether the chain reaches the symbol.
+fn go_chain_reaches<Elf: FileHeader<Endian = LE>>(
     image: &[u8],
     hash_addr: u64,
-    symbols: &object::read::elf::SymbolTable<'_, FileHeader64<LE>>,
+    symbols: &object::read::elf::SymbolTable<'_, Elf>,
     endian: LE,
+    name: &str,
 ) -> Option<(u32, bool)> {
     let word = |index: u64| -> Option<u32> {
         let at = usize::try_from(hash_addr.checked_add(index.checked_mul(4)?)?).ok()?;
@@ -802,7 +908,7 @@ fn go_chain_reaches(
             return Some((nbucket, false));
         }
         let sym = symbols.symbol(object::SymbolIndex(index as usize)).ok()?;
-        if symbols.symbol_name(endian, sym).ok()? == b"__kernel_clock_gettime" {
+        if symbols.symbol_name(endian, sym).ok()? == name.as_bytes() {
             return Some((nbucket, true));
         }
         index = word(2 + u64::from(nbucket) + u64::from(index))?;
