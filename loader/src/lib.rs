@@ -21,6 +21,12 @@
 //!    Then put `(AT_SYSINFO_EHDR, layout.at_sysinfo_ehdr())` into the
 //!    auxiliary vector ([`AT_SYSINFO_EHDR`]). musl, glibc, Go and rustix find
 //!    the image there and stop making time syscalls.
+//!
+//!    A 32-bit (AArch32) process gets the compat image instead, at the same
+//!    place: map [`compat::IMAGE_PADDED`] (or pick by ELF class with
+//!    [`Abi::image_padded`]); the data page and the layout are the same, and
+//!    its `AT_SYSINFO_EHDR` (a 32-bit aux-vector word) is the same address.
+//!    Its entry points are in [`compat::offsets`].
 //! 3. **Signals:** when a handler was installed without `SA_RESTORER`, set
 //!    the frame's return address (`x30`) to
 //!    `layout.image + offsets::KERNEL_RT_SIGRETURN`, as Linux does with
@@ -211,15 +217,15 @@ embed_image!(
 /// Linux calls the compat vDSO, `arch/arm64/kernel/vdso32`).
 ///
 /// It reads the same data page as the 64-bit image, at the same distance
-/// below itself, so a kernel maps it with the same [`Layout`](crate::Layout)
-/// and publishes once for both with one [`Writer`](crate::Writer). A kernel
+/// below itself, so a kernel maps it with the same [`Layout`]
+/// and publishes once for both with one [`Writer`]. A kernel
 /// picks the image by the ELF class of the program it execs ([`Abi`]).
 ///
 /// It exports Linux's compat set, all `@LINUX_2.6` ([`offsets`]): musl looks
 /// up `__vdso_clock_gettime64`, Go's linux/arm runtime `__vdso_clock_gettime`.
 /// It serves the same clocks as the 64-bit image, except that it answers
 /// with the syscall while `clock_mode` is
-/// [`CLOCKMODE_ARCHTIMER_NOCOMPAT`](crate::CLOCKMODE_ARCHTIMER_NOCOMPAT), as
+/// [`CLOCKMODE_ARCHTIMER_NOCOMPAT`], as
 /// Linux's does. It has no `__kernel_rt_sigreturn`: as on Linux, a 32-bit
 /// signal frame returns through the kernel's own trampoline.
 pub mod compat {

@@ -444,7 +444,7 @@ impl<'a> Writer<'a> {
 
     /// Reads the configured counter now (`isb; mrs`), for
     /// [`tick`](Writer::tick) and [`publish_boot`](Writer::publish_boot).
-    #[cfg(target_arch = "aarch64")]
+    #[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
     pub fn read_counter(&self) -> u64 {
         crate::arch::counter(self.config.source)
     }

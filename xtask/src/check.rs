@@ -824,8 +824,7 @@ fn check_into<Elf: FileHeader<Endian = LE>>(
         }
     }
     for section in sections.iter().filter(|_| spec.aarch64_rules) {
-        let flags: u64 = section.sh_flags(endian).0.into();
-        if flags & u64::from(elf::SHF_EXECINSTR.0) == 0
+        if section.sh_flags(endian).0 & elf::SHF_EXECINSTR.0 == 0
             || section.sh_type(endian) != elf::SHT_PROGBITS
         {
             continue;
