@@ -1,10 +1,13 @@
-//! ELF64 structures as a client reads them out of memory, with the `elf.h` constants the
+//! ELF structures as a client reads them out of memory, with the `elf.h` constants the
 //! clients use.
 //!
-//! The layouts are the ELF-64 gABI ones (`Elf64_Ehdr`, `Elf64_Phdr`, `Elf64_Dyn`, `Elf64_Sym`,
-//! `Elf64_Verdef`, `Elf64_Verdaux`), read field by field in little-endian through a
-//! [`Mapping`], so a structure that runs off the end of the image is a [`crate::Error::Fault`]
-//! and never a panic. Constants are plain integers with the `elf.h` names because the client
+//! The layouts are the gABI ones of either class ([`Class`]): `Elf64_Ehdr`, `Elf64_Phdr`,
+//! `Elf64_Dyn`, `Elf64_Sym` (the `read` functions, for the aarch64 image) or their `Elf32_*`
+//! counterparts (the `read_as` functions with [`Class::Elf32`], for the compat image), and
+//! `Elf{32,64}_Verdef`/`Verdaux`, which are the same in both classes. Each is read field by
+//! field in little-endian through a [`Mapping`], so a structure that runs off the end of the
+//! image is a [`crate::Error::Fault`] and never a panic; the structures hold every field
+//! widened to 64 bits. Constants are plain integers with the `elf.h` names because the client
 //! code compares them with raw fields exactly as the C and Go code does.
 
 use crate::mapping::{Mapping, Result};
@@ -19,6 +22,8 @@ pub const EI_VERSION: usize = 6;
 pub const EI_OSABI: usize = 7;
 /// `e_ident[EI_ABIVERSION]`.
 pub const EI_ABIVERSION: usize = 8;
+/// 32-bit objects.
+pub const ELFCLASS32: u8 = 1;
 /// 64-bit objects.
 pub const ELFCLASS64: u8 = 2;
 /// Two's complement, little-endian.
@@ -33,6 +38,8 @@ pub const ELFOSABI_LINUX: u8 = 3;
 pub const ET_DYN: u16 = 3;
 /// ARM AArch64.
 pub const EM_AARCH64: u16 = 183;
+/// 32-bit Arm (AArch32).
+pub const EM_ARM: u16 = 40;
 /// `e_phnum` escape value for more than 0xfffe segments.
 pub const PN_XNUM: u16 = 0xffff;
 
@@ -169,7 +176,63 @@ pub fn st_type(info: u8) -> u8 {
     info & 0xf
 }
 
-/// `Elf64_Ehdr`.
+/// The ELF class a structure is read as, and the width of the client's pointers.
+///
+/// A client built for a 32-bit target (musl arm, Go linux/arm) reads `Elf32_*` structures and
+/// does its pointer arithmetic in 32 bits, wrapping at 2^32; [`Class::wrap`] models that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// `ELFCLASS32`, 32-bit pointers (`size_t`, `uintptr` are `u32`).
+    Elf32,
+    /// `ELFCLASS64`, 64-bit pointers.
+    Elf64,
+}
+
+impl Class {
+    /// The class named by `e_ident[EI_CLASS]`.
+    pub fn from_ident(class: u8) -> Option<Class> {
+        match class {
+            ELFCLASS32 => Some(Class::Elf32),
+            ELFCLASS64 => Some(Class::Elf64),
+            _ => None,
+        }
+    }
+
+    /// `e_ident[EI_CLASS]`.
+    pub fn ident(self) -> u8 {
+        match self {
+            Class::Elf32 => ELFCLASS32,
+            Class::Elf64 => ELFCLASS64,
+        }
+    }
+
+    /// `sizeof(size_t)` (and of an address-sized ELF field) in bytes.
+    pub fn word_size(self) -> u64 {
+        match self {
+            Class::Elf32 => 4,
+            Class::Elf64 => 8,
+        }
+    }
+
+    /// `addr` as a pointer of this width: truncated to 32 bits for [`Class::Elf32`].
+    pub fn wrap(self, addr: u64) -> u64 {
+        match self {
+            Class::Elf32 => addr & 0xffff_ffff,
+            Class::Elf64 => addr,
+        }
+    }
+
+    /// The address-sized little-endian word (`size_t`, `Elf_Addr`, `Elf_Off`) at `addr`,
+    /// zero-extended.
+    pub fn word(self, m: &Mapping<'_>, addr: u64, what: &'static str) -> Result<u64> {
+        match self {
+            Class::Elf32 => Ok(u64::from(m.u32(addr, what)?)),
+            Class::Elf64 => m.u64(addr, what),
+        }
+    }
+}
+
+/// `Elf64_Ehdr` (or `Elf32_Ehdr`, widened).
 #[derive(Debug, Clone, Copy)]
 #[allow(missing_docs)]
 pub struct Ehdr {
@@ -193,10 +256,41 @@ impl Ehdr {
     /// `sizeof(Elf64_Ehdr)`.
     pub const SIZE: u64 = 64;
 
-    /// Reads the header at `addr`.
+    /// `sizeof(Elf{32,64}_Ehdr)`.
+    pub fn size(class: Class) -> u64 {
+        match class {
+            Class::Elf32 => 52,
+            Class::Elf64 => Self::SIZE,
+        }
+    }
+
+    /// Reads the `Elf64_Ehdr` at `addr`.
     pub fn read(m: &Mapping<'_>, addr: u64) -> Result<Self> {
+        Self::read_as(m, addr, Class::Elf64)
+    }
+
+    /// Reads the header of `class` at `addr`.
+    pub fn read_as(m: &Mapping<'_>, addr: u64, class: Class) -> Result<Self> {
         const W: &str = "the ELF header";
         let at = |off: u64| addr.wrapping_add(off);
+        if class == Class::Elf32 {
+            return Ok(Ehdr {
+                e_ident: m.read(addr, W)?,
+                e_type: m.u16(at(16), W)?,
+                e_machine: m.u16(at(18), W)?,
+                e_version: m.u32(at(20), W)?,
+                e_entry: u64::from(m.u32(at(24), W)?),
+                e_phoff: u64::from(m.u32(at(28), W)?),
+                e_shoff: u64::from(m.u32(at(32), W)?),
+                e_flags: m.u32(at(36), W)?,
+                e_ehsize: m.u16(at(40), W)?,
+                e_phentsize: m.u16(at(42), W)?,
+                e_phnum: m.u16(at(44), W)?,
+                e_shentsize: m.u16(at(46), W)?,
+                e_shnum: m.u16(at(48), W)?,
+                e_shstrndx: m.u16(at(50), W)?,
+            });
+        }
         Ok(Ehdr {
             e_ident: m.read(addr, W)?,
             e_type: m.u16(at(16), W)?,
@@ -216,7 +310,7 @@ impl Ehdr {
     }
 }
 
-/// `Elf64_Phdr`.
+/// `Elf64_Phdr` (or `Elf32_Phdr`, widened).
 #[derive(Debug, Clone, Copy)]
 #[allow(missing_docs)]
 pub struct Phdr {
@@ -234,10 +328,37 @@ impl Phdr {
     /// `sizeof(Elf64_Phdr)`.
     pub const SIZE: u64 = 56;
 
-    /// Reads the program header at `addr`.
+    /// `sizeof(Elf{32,64}_Phdr)`.
+    pub fn size(class: Class) -> u64 {
+        match class {
+            Class::Elf32 => 32,
+            Class::Elf64 => Self::SIZE,
+        }
+    }
+
+    /// Reads the `Elf64_Phdr` at `addr`.
     pub fn read(m: &Mapping<'_>, addr: u64) -> Result<Self> {
+        Self::read_as(m, addr, Class::Elf64)
+    }
+
+    /// Reads the program header of `class` at `addr`. `Elf32_Phdr` has `p_flags` after
+    /// `p_memsz`, not after `p_type`.
+    pub fn read_as(m: &Mapping<'_>, addr: u64, class: Class) -> Result<Self> {
         const W: &str = "a program header";
         let at = |off: u64| addr.wrapping_add(off);
+        if class == Class::Elf32 {
+            let w = |off: u64| m.u32(at(off), W).map(u64::from);
+            return Ok(Phdr {
+                p_type: m.u32(addr, W)?,
+                p_offset: w(4)?,
+                p_vaddr: w(8)?,
+                p_paddr: w(12)?,
+                p_filesz: w(16)?,
+                p_memsz: w(20)?,
+                p_flags: m.u32(at(24), W)?,
+                p_align: w(28)?,
+            });
+        }
         Ok(Phdr {
             p_type: m.u32(addr, W)?,
             p_flags: m.u32(at(4), W)?,
@@ -251,7 +372,7 @@ impl Phdr {
     }
 }
 
-/// `Elf64_Dyn`.
+/// `Elf64_Dyn` (or `Elf32_Dyn`, with `d_tag` sign-extended from its `Elf32_Sword`).
 #[derive(Debug, Clone, Copy)]
 #[allow(missing_docs)]
 pub struct Dyn {
@@ -263,9 +384,28 @@ impl Dyn {
     /// `sizeof(Elf64_Dyn)`.
     pub const SIZE: u64 = 16;
 
-    /// Reads the dynamic entry at `addr`.
+    /// `sizeof(Elf{32,64}_Dyn)`.
+    pub fn size(class: Class) -> u64 {
+        match class {
+            Class::Elf32 => 8,
+            Class::Elf64 => Self::SIZE,
+        }
+    }
+
+    /// Reads the `Elf64_Dyn` at `addr`.
     pub fn read(m: &Mapping<'_>, addr: u64) -> Result<Self> {
+        Self::read_as(m, addr, Class::Elf64)
+    }
+
+    /// Reads the dynamic entry of `class` at `addr`.
+    pub fn read_as(m: &Mapping<'_>, addr: u64, class: Class) -> Result<Self> {
         const W: &str = "a dynamic entry";
+        if class == Class::Elf32 {
+            return Ok(Dyn {
+                d_tag: i64::from(m.u32(addr, W)? as i32),
+                d_val: u64::from(m.u32(addr.wrapping_add(4), W)?),
+            });
+        }
         Ok(Dyn {
             d_tag: m.i64(addr, W)?,
             d_val: m.u64(addr.wrapping_add(8), W)?,
@@ -273,7 +413,7 @@ impl Dyn {
     }
 }
 
-/// `Elf64_Sym`.
+/// `Elf64_Sym` (or `Elf32_Sym`, widened).
 #[derive(Debug, Clone, Copy)]
 #[allow(missing_docs)]
 pub struct Sym {
@@ -289,10 +429,34 @@ impl Sym {
     /// `sizeof(Elf64_Sym)`.
     pub const SIZE: u64 = 24;
 
-    /// Reads the symbol at `addr`.
+    /// `sizeof(Elf{32,64}_Sym)`.
+    pub fn size(class: Class) -> u64 {
+        match class {
+            Class::Elf32 => 16,
+            Class::Elf64 => Self::SIZE,
+        }
+    }
+
+    /// Reads the `Elf64_Sym` at `addr`.
     pub fn read(m: &Mapping<'_>, addr: u64) -> Result<Self> {
+        Self::read_as(m, addr, Class::Elf64)
+    }
+
+    /// Reads the symbol of `class` at `addr`. `Elf32_Sym` has `st_value` and `st_size` before
+    /// `st_info`.
+    pub fn read_as(m: &Mapping<'_>, addr: u64, class: Class) -> Result<Self> {
         const W: &str = "a symbol table entry";
         let at = |off: u64| addr.wrapping_add(off);
+        if class == Class::Elf32 {
+            return Ok(Sym {
+                st_name: m.u32(addr, W)?,
+                st_value: u64::from(m.u32(at(4), W)?),
+                st_size: u64::from(m.u32(at(8), W)?),
+                st_info: m.u8(at(12), W)?,
+                st_other: m.u8(at(13), W)?,
+                st_shndx: m.u16(at(14), W)?,
+            });
+        }
         Ok(Sym {
             st_name: m.u32(addr, W)?,
             st_info: m.u8(at(4), W)?,
@@ -306,11 +470,18 @@ impl Sym {
     /// Reads entry `index` of the symbol table at `table`, computing the address the way C
     /// indexes an array (`&symtab[index]`, wrapping).
     pub fn read_index(m: &Mapping<'_>, table: u64, index: u64) -> Result<Self> {
-        Self::read(m, table.wrapping_add(index.wrapping_mul(Self::SIZE)))
+        Self::read_index_as(m, table, index, Class::Elf64)
+    }
+
+    /// Reads entry `index` of the `class` symbol table at `table`, the address computed in
+    /// that class's pointer width (`&symtab[index]`, wrapping).
+    pub fn read_index_as(m: &Mapping<'_>, table: u64, index: u64, class: Class) -> Result<Self> {
+        let addr = table.wrapping_add(index.wrapping_mul(Self::size(class)));
+        Self::read_as(m, class.wrap(addr), class)
     }
 }
 
-/// `Elf64_Verdef`.
+/// `Elf64_Verdef` (`Elf32_Verdef` has the same layout).
 #[derive(Debug, Clone, Copy)]
 #[allow(missing_docs)]
 pub struct Verdef {
@@ -343,7 +514,7 @@ impl Verdef {
     }
 }
 
-/// `Elf64_Verdaux`.
+/// `Elf64_Verdaux` (`Elf32_Verdaux` has the same layout).
 #[derive(Debug, Clone, Copy)]
 #[allow(missing_docs)]
 pub struct Verdaux {

@@ -63,13 +63,22 @@ pub fn sysv_hash_table(names: &[&[u8]], nbucket: u32) -> Option<Vec<u8>> {
 /// One bucket is the only layout that needs no reordering of the symbol table (GNU hash wants
 /// the hashed symbols sorted by bucket), and the Bloom filter word is all ones so that every
 /// lookup passes it. The result is what a linker could have produced; it is used to show what
-/// happens to clients when an image carries `DT_GNU_HASH`.
+/// happens to clients when an image carries `DT_GNU_HASH`. The Bloom word is 64 bits wide, as
+/// in an ELF64 file; [`gnu_hash_table_one_bucket_elf32`] is the ELF32 form.
 pub fn gnu_hash_table_one_bucket(names: &[&[u8]], symoffset: u32) -> Option<Vec<u8>> {
+    gnu_hash_table(names, symoffset, 2)
+}
+
+/// [`gnu_hash_table_one_bucket`] for an ELF32 file, whose Bloom words are 32 bits wide.
+pub fn gnu_hash_table_one_bucket_elf32(names: &[&[u8]], symoffset: u32) -> Option<Vec<u8>> {
+    gnu_hash_table(names, symoffset, 1)
+}
+
+/// The one-bucket table with one Bloom word of `bloom_u32s` 32-bit halves (1 or 2).
+fn gnu_hash_table(names: &[&[u8]], symoffset: u32, bloom_u32s: usize) -> Option<Vec<u8>> {
     let (last, rest) = names.split_last()?;
     let mut words = vec![1, symoffset, 1, 6];
-    let bloom = u64::MAX;
-    words.push(bloom as u32);
-    words.push((bloom >> 32) as u32);
+    words.extend(core::iter::repeat_n(u32::MAX, bloom_u32s));
     words.push(symoffset);
     words.extend(rest.iter().map(|n| gnu_hash(n) & !1));
     words.push(gnu_hash(last) | 1);

@@ -3,8 +3,14 @@
 //!
 //! The image is read from disk at test time ([`load`]) because `cargo xtask build-vdso`
 //! regenerates it; nothing here hard-codes an offset or an address of the current image.
+//!
+//! The readers serve both images: the aarch64 one (ELF64, [`load`]) and the 32-bit compat one
+//! (ELF32, [`load_compat`]); each reads the class from `e_ident[EI_CLASS]` and parses with the
+//! matching `object` types.
 
-use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader, Sym as _};
+use object::read::elf::{
+    Dyn as _, ElfFile, ElfFile64, FileHeader, ProgramHeader, SectionHeader, Sym as _,
+};
 use object::{elf as oelf, LittleEndian};
 
 use crate::elf::*;
@@ -101,6 +107,54 @@ pub fn load() -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read the vDSO image {path}: {e}"))
 }
 
+/// Where the committed 32-bit compat image lives.
+pub const COMPAT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../loader/vdso32.so");
+
+/// Exactly the symbols the compat image exports: Linux arm64's `vdso32` set, all
+/// `@LINUX_2.6`, none an alias of another export.
+pub const COMPAT_EXPORTS: [Export; 4] = [
+    Export {
+        name: "__vdso_clock_gettime",
+        version: LINUX_2_6,
+        alias_of: None,
+    },
+    Export {
+        name: "__vdso_clock_gettime64",
+        version: LINUX_2_6,
+        alias_of: None,
+    },
+    Export {
+        name: "__vdso_gettimeofday",
+        version: LINUX_2_6,
+        alias_of: None,
+    },
+    Export {
+        name: "__vdso_clock_getres",
+        version: LINUX_2_6,
+        alias_of: None,
+    },
+];
+
+/// The compat image the tests read: [`COMPAT_PATH`], or the file named by
+/// `VDSO_TESTS_COMPAT_IMAGE`.
+pub fn compat_path() -> String {
+    std::env::var("VDSO_TESTS_COMPAT_IMAGE").unwrap_or_else(|_| COMPAT_PATH.to_string())
+}
+
+/// Reads the compat image (see [`compat_path`]).
+///
+/// # Panics
+///
+/// If the file cannot be read.
+pub fn load_compat() -> Vec<u8> {
+    let path = compat_path();
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read the compat vDSO image {path}: {e}"))
+}
+
+/// Page-aligned bases to map a 32-bit image at: a typical compat vDSO address, a low one, and
+/// the last page below 4 GiB (where every 32-bit pointer sum is one carry from wrapping).
+pub const BASES32: [u64; 3] = [0xffff_0000 - 0x10_0000, 0x0001_0000, 0xffff_f000];
+
 /// Page-aligned bases to map the image at: a typical arm64 vDSO address, a low one, and one
 /// near the top of a 48-bit address space.
 pub const BASES: [u64; 3] = [0x0000_ffff_b7ff_e000, 0x0001_0000, 0x0000_ffff_ffff_0000];
@@ -158,15 +212,50 @@ impl Symbol {
 /// The parsed file, for tests that want `object` directly.
 pub type File<'a> = ElfFile64<'a, LittleEndian>;
 
-/// Parses the image with `object`.
+/// The parsed 32-bit file.
+pub type File32<'a> = object::read::elf::ElfFile32<'a, LittleEndian>;
+
+/// Parses the (64-bit) image with `object`.
 pub fn parse(image: &[u8]) -> object::Result<File<'_>> {
     File::parse(image)
+}
+
+/// Parses a 32-bit image with `object`.
+pub fn parse32(image: &[u8]) -> object::Result<File32<'_>> {
+    File32::parse(image)
+}
+
+/// `object`'s header type for each class, little-endian.
+type H32 = oelf::FileHeader32<LittleEndian>;
+type H64 = oelf::FileHeader64<LittleEndian>;
+
+/// Whether the image says it is ELF32 (`e_ident[EI_CLASS] == ELFCLASS32`); anything else is
+/// read as ELF64, and `object` rejects what is neither.
+fn is_elf32(image: &[u8]) -> bool {
+    image.get(EI_CLASS) == Some(&ELFCLASS32)
+}
+
+/// Calls the generic `$f::<H32>` or `$f::<H64>` by the image's class.
+macro_rules! by_class {
+    ($f:ident($image:expr)) => {
+        if is_elf32($image) {
+            $f::<H32>($image)
+        } else {
+            $f::<H64>($image)
+        }
+    };
 }
 
 /// The dynamic symbols, read through the section headers (`.dynsym`, `.dynstr`,
 /// `.gnu.version`, `.gnu.version_d`).
 pub fn dynamic_symbols(image: &[u8]) -> object::Result<Vec<Symbol>> {
-    let file = parse(image)?;
+    by_class!(dynamic_symbols_of(image))
+}
+
+fn dynamic_symbols_of<Elf: FileHeader<Endian = LittleEndian>>(
+    image: &[u8],
+) -> object::Result<Vec<Symbol>> {
+    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     let sections = file.elf_section_table();
     let symbols = sections.symbols(endian, image, oelf::SHT_DYNSYM)?;
@@ -187,8 +276,8 @@ pub fn dynamic_symbols(image: &[u8]) -> object::Result<Vec<Symbol>> {
         out.push(Symbol {
             index: index.0,
             name,
-            value: sym.st_value(endian),
-            size: sym.st_size(endian),
+            value: sym.st_value(endian).into(),
+            size: sym.st_size(endian).into(),
             kind: sym.st_type().0,
             bind: sym.st_bind().0,
             visibility: sym.st_visibility().0,
@@ -202,14 +291,21 @@ pub fn dynamic_symbols(image: &[u8]) -> object::Result<Vec<Symbol>> {
 
 /// The entries of the `PT_DYNAMIC` segment, up to and including the first `DT_NULL`.
 pub fn dynamic_entries(image: &[u8]) -> object::Result<Vec<(i64, u64)>> {
-    let file = parse(image)?;
+    by_class!(dynamic_entries_of(image))
+}
+
+fn dynamic_entries_of<Elf: FileHeader<Endian = LittleEndian>>(
+    image: &[u8],
+) -> object::Result<Vec<(i64, u64)>> {
+    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     let mut out = Vec::new();
     for ph in file.elf_program_headers() {
         if let Some(dyns) = ph.dynamic(endian, image)? {
             for d in dyns {
-                let tag = d.d_tag.get(endian).0;
-                out.push((tag, d.d_val.get(endian)));
+                // `Elf32_Dyn`'s tag is an `Elf32_Sword`: `object` sign-extends it.
+                let tag = d.d_tag(endian).0;
+                out.push((tag, d.d_val(endian).into()));
                 if tag == DT_NULL {
                     break;
                 }
@@ -244,7 +340,13 @@ pub struct Section {
 
 /// The section headers.
 pub fn sections(image: &[u8]) -> object::Result<Vec<Section>> {
-    let file = parse(image)?;
+    by_class!(sections_of(image))
+}
+
+fn sections_of<Elf: FileHeader<Endian = LittleEndian>>(
+    image: &[u8],
+) -> object::Result<Vec<Section>> {
+    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     let table = file.elf_section_table();
     table
@@ -254,9 +356,9 @@ pub fn sections(image: &[u8]) -> object::Result<Vec<Section>> {
                 name: String::from_utf8_lossy(table.section_name(endian, s)?).into_owned(),
                 kind: s.sh_type(endian).0,
                 flags: s.sh_flags(endian).0,
-                addr: s.sh_addr(endian),
-                offset: s.sh_offset(endian),
-                size: s.sh_size(endian),
+                addr: s.sh_addr(endian).into(),
+                offset: s.sh_offset(endian).into(),
+                size: s.sh_size(endian).into(),
             })
         })
         .collect()
@@ -264,7 +366,11 @@ pub fn sections(image: &[u8]) -> object::Result<Vec<Section>> {
 
 /// The program headers.
 pub fn segments(image: &[u8]) -> object::Result<Vec<Phdr>> {
-    let file = parse(image)?;
+    by_class!(segments_of(image))
+}
+
+fn segments_of<Elf: FileHeader<Endian = LittleEndian>>(image: &[u8]) -> object::Result<Vec<Phdr>> {
+    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     Ok(file
         .elf_program_headers()
@@ -272,19 +378,25 @@ pub fn segments(image: &[u8]) -> object::Result<Vec<Phdr>> {
         .map(|p| Phdr {
             p_type: p.p_type(endian).0,
             p_flags: p.p_flags(endian).0,
-            p_offset: p.p_offset(endian),
-            p_vaddr: p.p_vaddr(endian),
-            p_paddr: p.p_paddr(endian),
-            p_filesz: p.p_filesz(endian),
-            p_memsz: p.p_memsz(endian),
-            p_align: p.p_align(endian),
+            p_offset: p.p_offset(endian).into(),
+            p_vaddr: p.p_vaddr(endian).into(),
+            p_paddr: p.p_paddr(endian).into(),
+            p_filesz: p.p_filesz(endian).into(),
+            p_memsz: p.p_memsz(endian).into(),
+            p_align: p.p_align(endian).into(),
         })
         .collect())
 }
 
 /// The `e_machine`, `e_type` and `e_ident` of the header, as `object` reads them.
 pub fn header(image: &[u8]) -> object::Result<(u16, u16, [u8; 16])> {
-    let file = parse(image)?;
+    by_class!(header_of(image))
+}
+
+fn header_of<Elf: FileHeader<Endian = LittleEndian>>(
+    image: &[u8],
+) -> object::Result<(u16, u16, [u8; 16])> {
+    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     let h = file.elf_header();
     let ident = h.e_ident();
@@ -311,7 +423,11 @@ pub struct Note {
 
 /// The notes in every `PT_NOTE` segment.
 pub fn notes(image: &[u8]) -> object::Result<Vec<Note>> {
-    let file = parse(image)?;
+    by_class!(notes_of(image))
+}
+
+fn notes_of<Elf: FileHeader<Endian = LittleEndian>>(image: &[u8]) -> object::Result<Vec<Note>> {
+    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     let mut out = Vec::new();
     for ph in file.elf_program_headers() {

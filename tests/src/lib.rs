@@ -9,9 +9,15 @@
 //! computes the two ELF symbol hashes from their definitions, and [`a64`] knows which fields
 //! of an A64 instruction name general-purpose registers (for the x18 check).
 //!
+//! The readers in [`elf`] and [`image`] and the musl and Go transliterations take an ELF class
+//! ([`elf::Class`]), so the same code reads the 32-bit compat image (`loader/vdso32.so`) as
+//! musl arm and Go linux/arm do.
+//!
 //! The tests themselves are in `tests/`: `image.rs` (one test per requirement of DESIGN §1),
+//! `image32.rs` (the compat image: its requirements, and musl arm's and Go linux/arm's lookups),
 //! `clients.rs` (every client resolves every export; broken and garbage images),
-//! `checker.rs` (`xtask::check::check_image` accepts the image and rejects each broken copy),
+//! `checker.rs` (`xtask::check::check_image` and `check_compat_image` accept their images and
+//! reject each broken copy),
 //! `e2e.rs` (real musl, glibc, Go and Rust programs under `qemu-aarch64` through the exec
 //! harness use the vDSO: [`e2e`] reads their output and qemu's `-strace` traces), and
 //! `dropin.rs` (Linux's own arm64 vDSO and ours, side by side on data pages our loader wrote,

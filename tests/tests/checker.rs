@@ -9,11 +9,23 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use vdso_tests::elf::{PT_GNU_RELRO, PT_INTERP, PT_LOAD, PT_NOTE, PT_NULL, PT_TLS};
 use vdso_tests::image::{self, broken, LINUX_2_6, LINUX_2_6_39};
-use xtask::check::{check_image, Requirement};
+use xtask::check::{check_compat_image, check_image, Requirement};
 
 /// Asserts that the checker rejects `img`, naming `expected` among the violations.
 fn assert_rejects(img: &[u8], expected: Requirement) {
-    match check_image(img) {
+    assert_rejected_by(check_image, img, expected);
+}
+
+/// Asserts that the compat checker rejects `img`, naming `expected` among the violations.
+fn assert_compat_rejects(img: &[u8], expected: Requirement) {
+    assert_rejected_by(check_compat_image, img, expected);
+}
+
+type Check = fn(&[u8]) -> Result<xtask::check::Report, Vec<xtask::check::Violation>>;
+
+/// Asserts that `check` rejects `img`, naming `expected` among the violations.
+fn assert_rejected_by(check: Check, img: &[u8], expected: Requirement) {
+    match check(img) {
         Ok(report) => panic!("the checker accepted an image breaking {expected:?}: {report:#?}"),
         Err(violations) => assert!(
             violations.iter().any(|v| v.requirement == expected),
@@ -363,4 +375,214 @@ fn checker_survives_truncated_and_corrupted_images() {
     }
     survive("a page of zeros", &[0; 4096]);
     survive("a page of 0xff", &[0xff; 4096]);
+}
+
+// The 32-bit compat image (`check_compat_image`) ----------------------------------------------
+
+#[test]
+fn compat_checker_accepts_the_committed_compat_image() {
+    if let Err(violations) = check_compat_image(&image::load_compat()) {
+        panic!("the committed compat image fails its checker: {violations:#?}");
+    }
+}
+
+#[test]
+fn each_checker_rejects_the_other_class_with_an_elf_header_violation() {
+    assert_compat_rejects(&image::load(), Requirement::ElfHeader);
+    assert_rejects(&image::load_compat(), Requirement::ElfHeader);
+}
+
+#[test]
+fn compat_checker_rejects_another_machine() {
+    let img = image::load_compat();
+    assert_compat_rejects(&broken::machine_x86_64(&img), Requirement::ElfHeader);
+    // An ELF32 file for EM_AARCH64 (183) is not the compat image either.
+    let mut aarch64 = img.clone();
+    aarch64[18..20].copy_from_slice(&183u16.to_le_bytes());
+    assert_compat_rejects(&aarch64, Requirement::ElfHeader);
+    assert_compat_rejects(&broken::type_exec(&img), Requirement::ElfHeader);
+}
+
+#[test]
+fn compat_checker_rejects_an_extra_export() {
+    let img = image::load_compat();
+    assert_compat_rejects(
+        &broken::extra_export_aliasing(&img, "__vdso_clock_gettime"),
+        Requirement::Exports,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_an_export_under_another_name() {
+    let img = image::load_compat();
+    assert_compat_rejects(
+        &broken::symbol_renamed(&img, "__vdso_clock_gettime", "__vdso_clock_settime"),
+        Requirement::Exports,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_an_export_that_is_not_a_function() {
+    let img = image::load_compat();
+    assert_compat_rejects(
+        &broken::symbol_not_a_function(&img, "__vdso_clock_getres"),
+        Requirement::Exports,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_an_undefined_symbol() {
+    let img = image::load_compat();
+    assert_compat_rejects(
+        &broken::symbol_undefined(&img, "__vdso_gettimeofday"),
+        Requirement::NoUndefinedSymbols,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_a_gnu_hash_table() {
+    assert_compat_rejects(
+        &broken::with_gnu_hash(&image::load_compat()),
+        Requirement::NoGnuHash,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_a_missing_dt_hash() {
+    assert_compat_rejects(
+        &broken::without_dt_hash(&image::load_compat()),
+        Requirement::SysvHash,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_writable_segments() {
+    let img = image::load_compat();
+    assert_compat_rejects(&broken::load_writable(&img), Requirement::NoWritableSegment);
+    assert_compat_rejects(
+        &broken::dynamic_writable(&img),
+        Requirement::NoWritableSegment,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_a_load_segment_that_is_not_executable() {
+    assert_compat_rejects(
+        &broken::load_not_executable(&image::load_compat()),
+        Requirement::OneLoadSegment,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_bad_segments() {
+    let img = image::load_compat();
+    assert_compat_rejects(
+        &broken::segment_retyped(&img, PT_NOTE, PT_LOAD),
+        Requirement::OneLoadSegment,
+    );
+    for kind in [PT_INTERP, PT_TLS, PT_GNU_RELRO] {
+        assert_compat_rejects(
+            &broken::segment_retyped(&img, PT_NOTE, kind),
+            Requirement::ForbiddenSegment,
+        );
+    }
+    assert_compat_rejects(
+        &broken::segment_retyped(&img, PT_NOTE, PT_NULL),
+        Requirement::NoteSegment,
+    );
+    assert_compat_rejects(
+        &broken::dynamic_outside_load(&img),
+        Requirement::DynamicInsideLoad,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_a_wrong_linux_2_6_hash_or_name() {
+    let img = image::load_compat();
+    assert_compat_rejects(
+        &broken::wrong_vd_hash(&img, LINUX_2_6),
+        Requirement::VersionDefinitions,
+    );
+    assert_compat_rejects(
+        &broken::linux_2_6_renamed(&img),
+        Requirement::VersionDefinitions,
+    );
+    assert_compat_rejects(
+        &broken::without_linux_2_6(&img),
+        Requirement::VersionDefinitions,
+    );
+    assert_compat_rejects(
+        &broken::without_dt_verdef(&img),
+        Requirement::VersionDefinitions,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_relocations() {
+    let img = image::load_compat();
+    assert_compat_rejects(&broken::rela_relocation(&img), Requirement::NoRelocations);
+    assert_compat_rejects(&broken::relr_relocation(&img), Requirement::NoRelocations);
+    assert_compat_rejects(&broken::rela_section(&img), Requirement::NoRelocations);
+}
+
+#[test]
+fn compat_checker_rejects_another_soname() {
+    assert_compat_rejects(
+        &broken::soname_changed(&image::load_compat()),
+        Requirement::Soname,
+    );
+}
+
+#[test]
+fn compat_checker_rejects_an_image_larger_than_a_page() {
+    let img = image::load_compat();
+    assert_compat_rejects(&broken::padded_past_page(&img), Requirement::Size);
+    assert_compat_rejects(&broken::load_larger_than_page(&img), Requirement::Size);
+}
+
+#[test]
+fn compat_checker_rejects_every_broken_compat_image() {
+    let img = image::load_compat();
+    for (name, broken) in broken::compat_all(&img) {
+        assert!(
+            check_compat_image(&broken).is_err(),
+            "check_compat_image accepted the broken copy {name}"
+        );
+    }
+}
+
+#[test]
+fn compat_checker_survives_truncated_and_corrupted_images() {
+    let survive = |what: &str, img: &[u8]| {
+        let r = catch_unwind(AssertUnwindSafe(|| check_compat_image(img).is_ok()));
+        assert!(r.is_ok(), "check_compat_image panicked on {what}");
+    };
+    let img = image::load_compat();
+    for len in 0..img.len() {
+        survive(&format!("the first {len} bytes"), &img[..len]);
+    }
+    let mut copy = img.clone();
+    for i in 0..img.len() {
+        for value in [0x00, 0xff, img[i] ^ 0x80] {
+            copy[i] = value;
+            survive(&format!("byte {i:#x} = {value:#04x}"), &copy);
+        }
+        copy[i] = img[i];
+    }
+    survive("a page of zeros", &[0; 4096]);
+}
+
+/// rustix refuses an image whose `DT_SYMENT` is not `sizeof(Elf*_Sym)`
+/// (24 for ELF64, 16 for ELF32): so does the checker, for both images.
+#[test]
+fn checkers_reject_a_symbol_entry_size_that_is_not_the_classs() {
+    use vdso_tests::elf::DT_SYMENT;
+    assert_rejects(
+        &broken::dynamic_value_changed(&image::load(), DT_SYMENT, 16),
+        Requirement::Exports,
+    );
+    assert_compat_rejects(
+        &broken::dynamic_value_changed(&image::load_compat(), DT_SYMENT, 24),
+        Requirement::Exports,
+    );
 }

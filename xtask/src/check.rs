@@ -588,6 +588,12 @@ fn check_into<Elf: FileHeader<Endian = LE>>(
     c.expect(!tags.contains_key(&elf::DT_GNU_HASH), NoGnuHash, || {
         "DT_GNU_HASH present: Go 1.19 would look up the wrong hash there".into()
     });
+    // rustix refuses an image whose symbol entries are not `Elf*_Sym`.
+    let syment = tags.get(&elf::DT_SYMENT).copied();
+    let sym_size = if spec.class32 { 16 } else { 24 };
+    c.expect(syment == Some(sym_size), Exports, || {
+        format!("DT_SYMENT is {syment:?}, not {sym_size}")
+    });
     for (tag, name) in [(elf::DT_VERSYM, "DT_VERSYM"), (elf::DT_VERDEF, "DT_VERDEF")] {
         c.expect(tags.contains_key(&tag), VersionDefinitions, || {
             format!("no {name}")

@@ -21,6 +21,11 @@
 //! program headers are stepped by `sizeof(elfPhdr)`, ignoring `e_phentsize`; only the first
 //! `PT_LOAD` sets the load offset; no segment flags are checked.
 //!
+//! The linux/arm build ([`clock_gettime_sym_arm`], [`VDSO_SYMBOL_KEYS_ARM`], from
+//! `vdso_linux_arm.go` and the ELF32 structures of `vdso_elf32.go`) runs the same code with a
+//! 32-bit `uintptr` and `vdsoArrayMax = 1<<31 - 1`; its key is right: `__vdso_clock_gettime`
+//! at `LINUX_2.6` (0x3ae75f6) with that name's own hashes.
+//!
 //! Changes: reads go through [`Mapping`], whole structures at a time (so on a truncated image
 //! the fault may come a few bytes earlier than in Go). Go's slice bounds checks are kept and
 //! their panics become [`Error::Crash`], as do the nil dereference of `info.verdef` in
@@ -65,6 +70,20 @@ pub const VDSO_SYMBOL_KEYS_ARM64: [SymbolKey<'static>; 1] = [SymbolKey {
     gnu_hash: 0x6e43_a318,
 }];
 
+/// Go 1.19 `vdso_linux_arm.go`: `vdsoLinuxVersion = vdsoVersionKey{"LINUX_2.6", 0x3ae75f6}`.
+pub const VDSO_LINUX_VERSION_ARM: VersionKey<'static> = VersionKey {
+    version: "LINUX_2.6",
+    ver_hash: 0x3ae_75f6,
+};
+
+/// Go 1.19 `vdso_linux_arm.go`: `{"__vdso_clock_gettime", 0xd35ec75, 0x6e43a318,
+/// &vdsoClockgettimeSym}`. Here the hashes are those of the name itself.
+pub const VDSO_SYMBOL_KEYS_ARM: [SymbolKey<'static>; 1] = [SymbolKey {
+    name: "__vdso_clock_gettime",
+    sym_hash: 0xd35_ec75,
+    gnu_hash: 0x6e43_a318,
+}];
+
 /// A Go slice into the image: start address and length in `uint32` elements.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slice {
@@ -83,8 +102,11 @@ impl Slice {
 }
 
 /// `vdsoInfo`. Addresses of zero are Go's nil pointers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VdsoInfo {
+    /// The target the runtime was built for: `elfSym` and friends come from `vdso_elf64.go`
+    /// or `vdso_elf32.go`, and `uintptr` is 64 or 32 bits wide.
+    class: Class,
     valid: bool,
     load_offset: u64,
     symtab: u64,
@@ -97,40 +119,76 @@ pub struct VdsoInfo {
     verdef: u64,
 }
 
-/// The largest index of Go's array types for the hash table (`vdsoHashSize` on arm64):
-/// `vdsoArrayMax / 4` with `vdsoArrayMax = 1<<50 - 1`.
-const VDSO_HASH_SIZE: u64 = ((1 << 50) - 1) / 4;
+/// `vdsoArrayMax`: 1<<50 - 1 on arm64 (`vdso_linux_arm64.go`), 1<<31 - 1 on arm
+/// (`vdso_linux_arm.go`). Go's array types for the image are sized from it, and indexing one
+/// past its length panics.
+fn vdso_array_max(class: Class) -> u64 {
+    match class {
+        Class::Elf32 => (1 << 31) - 1,
+        Class::Elf64 => (1 << 50) - 1,
+    }
+}
+
+/// `x[index]` on a `*[len]T` array: Go's bounds check.
+fn index_check(index: u64, len: u64) -> Result<()> {
+    if index >= len {
+        return Err(Error::Crash("Go panics: index out of range"));
+    }
+    Ok(())
+}
 
 /// `gnuhash[lo:]` or `hash[lo:hi]` on a `*[vdsoHashSize]uint32`, with Go's slice bounds check.
-fn slice(base: u64, lo: u32, hi: Option<u32>) -> Result<Slice> {
-    let hi = hi.map_or(VDSO_HASH_SIZE, u64::from);
+fn slice(class: Class, base: u64, lo: u32, hi: Option<u32>) -> Result<Slice> {
+    let hi = hi.map_or(vdso_array_max(class) / 4, u64::from);
     if u64::from(lo) > hi {
         return Err(Error::Crash("Go panics: slice bounds out of range"));
     }
     Ok(Slice {
-        addr: base.wrapping_add(4 * u64::from(lo)),
+        addr: class.wrap(base.wrapping_add(4 * u64::from(lo))),
         len: hi - u64::from(lo),
     })
 }
 
-/// `vdsoInitFromSysinfoEhdr(info, hdr)`. Go signals failure by leaving `valid` false; that
-/// comes back as `Ok` with an invalid info, and only faults and crashes are errors.
+/// `vdsoInitFromSysinfoEhdr(info, hdr)` as built for linux/arm64. Go signals failure by
+/// leaving `valid` false; that comes back as `Ok` with an invalid info, and only faults and
+/// crashes are errors.
 pub fn init_from_sysinfo_ehdr(m: &Mapping<'_>) -> Result<VdsoInfo> {
-    let mut info = VdsoInfo::default();
+    init_from_sysinfo_ehdr_as(m, Class::Elf64)
+}
+
+/// `vdsoInitFromSysinfoEhdr(info, hdr)` as built for a target of `class`: linux/arm uses
+/// the ELF32 structures of `vdso_elf32.go` and a 32-bit `uintptr`.
+pub fn init_from_sysinfo_ehdr_as(m: &Mapping<'_>, class: Class) -> Result<VdsoInfo> {
+    let w = |a: u64| class.wrap(a);
+    let mut info = VdsoInfo {
+        class,
+        valid: false,
+        load_offset: 0,
+        symtab: 0,
+        symstrings: 0,
+        chain: Slice::default(),
+        bucket: Slice::default(),
+        sym_off: 0,
+        is_gnu_hash: false,
+        versym: 0,
+        verdef: 0,
+    };
     let load_addr = m.base();
-    let hdr = Ehdr::read(m, load_addr)?;
-    let pt = load_addr.wrapping_add(hdr.e_phoff);
+    let hdr = Ehdr::read_as(m, load_addr, class)?;
+    let pt = w(load_addr.wrapping_add(hdr.e_phoff));
 
     let mut found_vaddr = false;
     let mut dyn_: u64 = 0;
     for i in 0..u64::from(hdr.e_phnum) {
-        let p = Phdr::read(m, pt.wrapping_add(i * Phdr::SIZE))?;
+        let p = Phdr::read_as(m, w(pt.wrapping_add(i * Phdr::size(class))), class)?;
         match p.p_type {
             PT_LOAD if !found_vaddr => {
                 found_vaddr = true;
-                info.load_offset = load_addr.wrapping_add(p.p_offset.wrapping_sub(p.p_vaddr));
+                // `uintptr(pt.p_offset-pt.p_vaddr)`: the difference in the fields' own width.
+                let delta = w(p.p_offset.wrapping_sub(p.p_vaddr));
+                info.load_offset = w(load_addr.wrapping_add(delta));
             }
-            PT_DYNAMIC => dyn_ = load_addr.wrapping_add(p.p_offset),
+            PT_DYNAMIC => dyn_ = w(load_addr.wrapping_add(p.p_offset)),
             _ => {}
         }
     }
@@ -142,12 +200,13 @@ pub fn init_from_sysinfo_ehdr(m: &Mapping<'_>) -> Result<VdsoInfo> {
     let mut gnuhash: u64 = 0;
     let mut i: u64 = 0;
     loop {
-        let dt = Dyn::read(m, dyn_.wrapping_add(i.wrapping_mul(Dyn::SIZE)))?;
+        let at = w(dyn_.wrapping_add(i.wrapping_mul(Dyn::size(class))));
+        let dt = Dyn::read_as(m, at, class)?;
         if dt.d_tag == DT_NULL {
             break;
         }
         // Go computes `p` for every entry, so it reads `d_val` even for tags it ignores.
-        let p = info.load_offset.wrapping_add(dt.d_val);
+        let p = w(info.load_offset.wrapping_add(dt.d_val));
         match dt.d_tag {
             DT_STRTAB => info.symstrings = p,
             DT_SYMTAB => info.symtab = p,
@@ -171,9 +230,11 @@ pub fn init_from_sysinfo_ehdr(m: &Mapping<'_>) -> Result<VdsoInfo> {
         let nbucket = m.u32(gnuhash, HDR)?;
         info.sym_off = m.u32(gnuhash.wrapping_add(4), HDR)?;
         let bloom_size = m.u32(gnuhash.wrapping_add(8), HDR)?;
-        // `vdsoBloomSizeScale` is 2 on 64-bit targets; all of this is `uint32` arithmetic.
-        let start = 4u32.wrapping_add(bloom_size.wrapping_mul(2));
-        let b = slice(gnuhash, start, None)?;
+        // `vdsoBloomSizeScale` is `sizeof(uintptr) / 4`: 2 on 64-bit targets, 1 on 32-bit
+        // ones; all of this is `uint32` arithmetic.
+        let scale = (class.word_size() / 4) as u32;
+        let start = 4u32.wrapping_add(bloom_size.wrapping_mul(scale));
+        let b = slice(class, gnuhash, start, None)?;
         if u64::from(nbucket) > b.len {
             return Err(Error::Crash("Go panics: slice bounds out of range"));
         }
@@ -181,14 +242,19 @@ pub fn init_from_sysinfo_ehdr(m: &Mapping<'_>) -> Result<VdsoInfo> {
             addr: b.addr,
             len: u64::from(nbucket),
         };
-        info.chain = slice(gnuhash, start.wrapping_add(nbucket), None)?;
+        info.chain = slice(class, gnuhash, start.wrapping_add(nbucket), None)?;
         info.is_gnu_hash = true;
     } else {
         let nbucket = m.u32(hash, HDR)?;
-        let nchain = m.u32(hash.wrapping_add(4), HDR)?;
+        let nchain = m.u32(w(hash.wrapping_add(4)), HDR)?;
         let bucket_end = 2u32.wrapping_add(nbucket);
-        info.bucket = slice(hash, 2, Some(bucket_end))?;
-        info.chain = slice(hash, bucket_end, Some(bucket_end.wrapping_add(nchain)))?;
+        info.bucket = slice(class, hash, 2, Some(bucket_end))?;
+        info.chain = slice(
+            class,
+            hash,
+            bucket_end,
+            Some(bucket_end.wrapping_add(nchain)),
+        )?;
     }
     info.valid = true;
     Ok(info)
@@ -205,13 +271,18 @@ pub fn find_version(m: &Mapping<'_>, info: &VdsoInfo, ver: &VersionKey<'_>) -> R
             "Go panics: nil pointer dereference of info.verdef (no DT_VERDEF)",
         ));
     }
+    let w = |a: u64| info.class.wrap(a);
     let mut def = info.verdef;
+    // Every step moves forward unless it wraps (only possible in 32 bits): bound the walk.
+    let mut fuel = m.size() + 2;
     loop {
         let d = Verdef::read(m, def)?;
         if d.vd_flags & VER_FLG_BASE == 0 {
-            let aux = Verdaux::read(m, def.wrapping_add(u64::from(d.vd_aux)))?;
+            let aux = Verdaux::read(m, w(def.wrapping_add(u64::from(d.vd_aux))))?;
             if d.vd_hash == ver.ver_hash {
-                let name = info.symstrings.wrapping_add(u64::from(aux.vda_name));
+                // `&info.symstrings[aux.vda_name]`, on a `*[vdsoArrayMax]byte`.
+                index_check(u64::from(aux.vda_name), vdso_array_max(info.class))?;
+                let name = w(info.symstrings.wrapping_add(u64::from(aux.vda_name)));
                 if m.c_str(name, "a version name")? == ver.version.as_bytes() {
                     return Ok(i32::from(d.vd_ndx & 0x7fff));
                 }
@@ -220,7 +291,10 @@ pub fn find_version(m: &Mapping<'_>, info: &VdsoInfo, ver: &VersionKey<'_>) -> R
         if d.vd_next == 0 {
             break;
         }
-        def = def.wrapping_add(u64::from(d.vd_next));
+        def = w(def.wrapping_add(u64::from(d.vd_next)));
+        fuel = fuel
+            .checked_sub(1)
+            .ok_or(Error::Endless("the version definitions loop"))?;
     }
     Ok(-1)
 }
@@ -237,8 +311,13 @@ pub fn parse_symbols(
     if !info.valid {
         return Ok(out);
     }
+    let class = info.class;
+    let w = |a: u64| class.wrap(a);
+    let max = vdso_array_max(class);
     let apply = |sym_index: u32, k: &SymbolKey<'_>| -> Result<Option<u64>> {
-        let sym = Sym::read_index(m, info.symtab, u64::from(sym_index))?;
+        // `&info.symtab[symIndex]`, on a `*[vdsoSymTabSize]elfSym`.
+        index_check(u64::from(sym_index), max / Sym::size(class))?;
+        let sym = Sym::read_index_as(m, info.symtab, u64::from(sym_index), class)?;
         let typ = st_type(sym.st_info);
         let bind = st_bind(sym.st_info);
         if typ != STT_FUNC && typ != STT_NOTYPE
@@ -247,20 +326,22 @@ pub fn parse_symbols(
         {
             return Ok(None);
         }
-        let name = info.symstrings.wrapping_add(u64::from(sym.st_name));
+        index_check(u64::from(sym.st_name), max)?;
+        let name = w(info.symstrings.wrapping_add(u64::from(sym.st_name)));
         if m.c_str(name, "a symbol name")? != k.name.as_bytes() {
             return Ok(None);
         }
         if info.versym != 0 && version != 0 {
+            index_check(u64::from(sym_index), max / 2)?;
             let v = m.u16(
-                info.versym.wrapping_add(2 * u64::from(sym_index)),
+                w(info.versym.wrapping_add(2 * u64::from(sym_index))),
                 "the version symbol table",
             )?;
             if i32::from(v & 0x7fff) != version {
                 return Ok(None);
             }
         }
-        Ok(Some(info.load_offset.wrapping_add(sym.st_value)))
+        Ok(Some(w(info.load_offset.wrapping_add(sym.st_value))))
     };
 
     if !info.is_gnu_hash {
@@ -321,7 +402,17 @@ pub fn vdsoauxv(
     version: &VersionKey<'_>,
     keys: &[SymbolKey<'_>],
 ) -> Result<Vec<Option<u64>>> {
-    let info = init_from_sysinfo_ehdr(m)?;
+    vdsoauxv_as(m, Class::Elf64, version, keys)
+}
+
+/// [`vdsoauxv`] as built for a target of `class`.
+pub fn vdsoauxv_as(
+    m: &Mapping<'_>,
+    class: Class,
+    version: &VersionKey<'_>,
+    keys: &[SymbolKey<'_>],
+) -> Result<Vec<Option<u64>>> {
+    let info = init_from_sysinfo_ehdr_as(m, class)?;
     let v = find_version(m, &info, version)?;
     parse_symbols(m, &info, v, keys)
 }
@@ -330,6 +421,18 @@ pub fn vdsoauxv(
 /// `time.Now()`, or [`Error::NotFound`] when it stays zero and Go uses the system call.
 pub fn clock_gettime_sym_arm64(m: &Mapping<'_>) -> Result<u64> {
     vdsoauxv(m, &VDSO_LINUX_VERSION_ARM64, &VDSO_SYMBOL_KEYS_ARM64)?[0].ok_or(Error::NotFound)
+}
+
+/// What Go 1.19 on linux/arm stores in `vdsoClockgettimeSym`: the address of
+/// `__vdso_clock_gettime@LINUX_2.6` it will call, or [`Error::NotFound`] when it stays zero.
+pub fn clock_gettime_sym_arm(m: &Mapping<'_>) -> Result<u64> {
+    vdsoauxv_as(
+        m,
+        Class::Elf32,
+        &VDSO_LINUX_VERSION_ARM,
+        &VDSO_SYMBOL_KEYS_ARM,
+    )?[0]
+        .ok_or(Error::NotFound)
 }
 
 /// Go's algorithm with a *correct* key for `name` at `version` (the hashes computed here),
@@ -346,4 +449,18 @@ pub fn lookup(m: &Mapping<'_>, version: &str, name: &str) -> Result<u64> {
         gnu_hash: gnu_hash(name.as_bytes()),
     };
     vdsoauxv(m, &ver, &[key])?[0].ok_or(Error::NotFound)
+}
+
+/// [`lookup`] with Go's linux/arm build (ELF32, 32-bit `uintptr`).
+pub fn lookup32(m: &Mapping<'_>, version: &str, name: &str) -> Result<u64> {
+    let ver = VersionKey {
+        version,
+        ver_hash: elf_hash(version.as_bytes()),
+    };
+    let key = SymbolKey {
+        name,
+        sym_hash: elf_hash(name.as_bytes()),
+        gnu_hash: gnu_hash(name.as_bytes()),
+    };
+    vdsoauxv_as(m, Class::Elf32, &ver, &[key])?[0].ok_or(Error::NotFound)
 }

@@ -5,18 +5,23 @@
 //! each. They locate what they change through the image's own headers (a file-offset
 //! [`Layout`]), so they keep working when the image is rebuilt.
 //!
+//! The layout reads either ELF class (from `e_ident[EI_CLASS]`), so the same functions break
+//! the 32-bit compat image too, except those that name a symbol only the aarch64 image has
+//! (`__kernel_*`) or aarch64 code (sigreturn, BTI); [`extra_export_aliasing`] and
+//! [`compat_all`] are the class-neutral forms.
+//!
 //! # Panics
 //!
 //! Each function panics, naming what it looked for, if the real image lacks the structure it
 //! breaks (for example no `PT_NOTE`): that is a broken test set-up, not a finding.
 
 use crate::elf::*;
-use crate::hash::{elf_hash, gnu_hash_table_one_bucket, sysv_hash_table};
+use crate::hash::{
+    elf_hash, gnu_hash_table_one_bucket, gnu_hash_table_one_bucket_elf32, sysv_hash_table,
+};
 use crate::image::{LINUX_2_6, PAGE_SIZE, SONAME};
 use crate::mapping::Mapping;
 
-/// `sizeof(Elf64_Shdr)`.
-const SHDR_SIZE: u64 = 64;
 /// `SHT_RELA`.
 const SHT_RELA: u32 = 4;
 /// `SHT_HASH`.
@@ -27,11 +32,114 @@ const SHT_DYNSYM: u32 = 11;
 const SHF_ALLOC: u64 = 2;
 /// `R_AARCH64_RELATIVE`.
 const R_AARCH64_RELATIVE: u64 = 1027;
+/// `R_ARM_RELATIVE`.
+const R_ARM_RELATIVE: u64 = 23;
+
+/// File offsets of the fields this module writes, within their structures, for one class.
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    class: Class,
+    /// `e_shoff`, `e_shnum`.
+    e_shoff: u64,
+    e_shnum: u64,
+    /// `p_offset`, `p_vaddr`, `p_paddr`, `p_filesz`, `p_memsz`, `p_flags`.
+    p_offset: u64,
+    p_vaddr: u64,
+    p_paddr: u64,
+    p_filesz: u64,
+    p_memsz: u64,
+    p_flags: u64,
+    /// `st_value`, `st_size`, `st_info`, `st_shndx`.
+    st_value: u64,
+    st_size: u64,
+    st_info: u64,
+    st_shndx: u64,
+    /// `sizeof(Shdr)`, and `sh_addr`, `sh_offset`, `sh_size` in it.
+    shdr_size: u64,
+    sh_addr: u64,
+    sh_offset: u64,
+    sh_size: u64,
+}
+
+impl Fields {
+    fn of(class: Class) -> Fields {
+        match class {
+            Class::Elf64 => Fields {
+                class,
+                e_shoff: 40,
+                e_shnum: 60,
+                p_offset: 8,
+                p_vaddr: 16,
+                p_paddr: 24,
+                p_filesz: 32,
+                p_memsz: 40,
+                p_flags: 4,
+                st_value: 8,
+                st_size: 16,
+                st_info: 4,
+                st_shndx: 6,
+                shdr_size: 64,
+                sh_addr: 16,
+                sh_offset: 24,
+                sh_size: 32,
+            },
+            Class::Elf32 => Fields {
+                class,
+                e_shoff: 32,
+                e_shnum: 48,
+                p_offset: 4,
+                p_vaddr: 8,
+                p_paddr: 12,
+                p_filesz: 16,
+                p_memsz: 20,
+                p_flags: 24,
+                st_value: 4,
+                st_size: 8,
+                st_info: 12,
+                st_shndx: 14,
+                shdr_size: 40,
+                sh_addr: 12,
+                sh_offset: 16,
+                sh_size: 20,
+            },
+        }
+    }
+
+    /// Writes an address-sized field (`Elf_Addr`, `Elf_Off`, `Elf_Xword`/`Elf32_Word`).
+    fn put_word(&self, image: &mut [u8], offset: u64, value: u64) {
+        match self.class {
+            Class::Elf64 => put_u64(image, offset, value),
+            Class::Elf32 => {
+                let v = u32::try_from(value).expect("the value fits an ELF32 word");
+                put_u32(image, offset, v);
+            }
+        }
+    }
+
+    /// Reads an address-sized field.
+    fn word(&self, image: &[u8], offset: u64, what: &'static str) -> u64 {
+        self.class
+            .word(&Mapping::new(image, 0), offset, what)
+            .expect(what)
+    }
+
+    /// Writes dynamic entry `index` of the array at `dynamic`.
+    fn put_dyn(&self, image: &mut [u8], dynamic: u64, index: u64, tag: i64, val: u64) {
+        let at = dynamic + index * Dyn::size(self.class);
+        let w = self.class.word_size();
+        match self.class {
+            Class::Elf64 => put_u64(image, at, tag as u64),
+            Class::Elf32 => put_u32(image, at, i32::try_from(tag).expect("an ELF32 tag") as u32),
+        }
+        self.put_word(image, at + w, val);
+    }
+}
 
 /// Where things are in the file, read with the client-side readers at base 0 (so addresses
 /// are file offsets).
 #[derive(Debug, Clone)]
 pub struct Layout {
+    fields: Fields,
     ehdr: Ehdr,
     /// `(file offset, header)` for each program header.
     phdrs: Vec<(u64, Phdr)>,
@@ -64,11 +172,18 @@ impl Layout {
     /// Reads the layout of `image`.
     pub fn of(image: &[u8]) -> Layout {
         let m = Mapping::new(image, 0);
-        let ehdr = Ehdr::read(&m, 0).expect("an ELF header");
+        let class = image
+            .get(EI_CLASS)
+            .and_then(|&c| Class::from_ident(c))
+            .expect("ELFCLASS32 or ELFCLASS64");
+        let ehdr = Ehdr::read_as(&m, 0, class).expect("an ELF header");
         let phdrs: Vec<(u64, Phdr)> = (0..u64::from(ehdr.e_phnum))
             .map(|i| {
                 let off = ehdr.e_phoff + i * u64::from(ehdr.e_phentsize);
-                (off, Phdr::read(&m, off).expect("a program header"))
+                (
+                    off,
+                    Phdr::read_as(&m, off, class).expect("a program header"),
+                )
             })
             .collect();
         let dyn_phdr = phdrs
@@ -77,16 +192,18 @@ impl Layout {
             .expect("a PT_DYNAMIC segment")
             .1;
         let dynamic = dyn_phdr.p_offset;
-        let dyn_slots = dyn_phdr.p_filesz / Dyn::SIZE;
+        let dyn_slots = dyn_phdr.p_filesz / Dyn::size(class);
         let mut dyns = Vec::new();
         for i in 0..dyn_slots {
-            let d = Dyn::read(&m, dynamic + i * Dyn::SIZE).expect("a dynamic entry");
+            let d =
+                Dyn::read_as(&m, dynamic + i * Dyn::size(class), class).expect("a dynamic entry");
             if d.d_tag == DT_NULL {
                 break;
             }
             dyns.push(d);
         }
         Layout {
+            fields: Fields::of(class),
             ehdr,
             phdrs,
             dynamic,
@@ -138,8 +255,8 @@ impl Layout {
             .expect("a hash table");
         (0..u64::from(nchain))
             .map(|i| {
-                let off = symtab + i * Sym::SIZE;
-                let sym = Sym::read(&m, off).expect("a symbol");
+                let off = symtab + i * Sym::size(self.fields.class);
+                let sym = Sym::read_as(&m, off, self.fields.class).expect("a symbol");
                 let name = Self::string(image, strtab + u64::from(sym.st_name));
                 (off, sym, name)
             })
@@ -180,16 +297,17 @@ impl Layout {
     /// of `.shstrtab`.
     fn section_headers(&self, image: &[u8]) -> (Vec<(u64, u32, u32)>, u64) {
         let m = Mapping::new(image, 0);
+        let f = self.fields;
         let headers: Vec<(u64, u32, u32)> = (0..u64::from(self.ehdr.e_shnum))
             .map(|i| {
-                let off = self.ehdr.e_shoff + i * SHDR_SIZE;
+                let off = self.ehdr.e_shoff + i * f.shdr_size;
                 let name = m.u32(off, "sh_name").expect("a section header");
                 let kind = m.u32(off + 4, "sh_type").expect("a section header");
                 (off, kind, name)
             })
             .collect();
         let shstr_hdr = headers[usize::from(self.ehdr.e_shstrndx)].0;
-        let shstrtab = m.u64(shstr_hdr + 24, "sh_offset").expect("a .shstrtab");
+        let shstrtab = f.word(image, shstr_hdr + f.sh_offset, "sh_offset of .shstrtab");
         (headers, shstrtab)
     }
 }
@@ -199,7 +317,7 @@ fn with_segment_flags(image: &[u8], p_type: u32, f: impl Fn(u32) -> u32) -> Vec<
     let layout = Layout::of(image);
     let (off, p) = layout.phdr(p_type);
     let mut out = image.to_vec();
-    put_u32(&mut out, off + 4, f(p.p_flags));
+    put_u32(&mut out, off + layout.fields.p_flags, f(p.p_flags));
     out
 }
 
@@ -221,8 +339,9 @@ fn append_in_load(image: &[u8], data: &[u8], align: usize) -> (Vec<u8>, u64) {
     let at = out.len() as u64;
     out.extend_from_slice(data);
     let size = out.len() as u64 - load.p_offset;
-    put_u64(&mut out, off + 32, size);
-    put_u64(&mut out, off + 40, size);
+    let f = layout.fields;
+    f.put_word(&mut out, off + f.p_filesz, size);
+    f.put_word(&mut out, off + f.p_memsz, size);
     (out, at - load.p_offset + load.p_vaddr)
 }
 
@@ -237,14 +356,17 @@ pub fn with_dynamic_entries(image: &[u8], entries: &[(i64, u64)]) -> Vec<u8> {
         entries.len()
     );
     let mut out = image.to_vec();
+    let f = layout.fields;
     for (i, &(tag, val)) in entries.iter().enumerate() {
-        let at = layout.dynamic + (used + i as u64) * Dyn::SIZE;
-        put_u64(&mut out, at, tag as u64);
-        put_u64(&mut out, at + 8, val);
+        f.put_dyn(&mut out, layout.dynamic, used + i as u64, tag, val);
     }
-    let end = layout.dynamic + (used + entries.len() as u64) * Dyn::SIZE;
-    put_u64(&mut out, end, DT_NULL as u64);
-    put_u64(&mut out, end + 8, 0);
+    f.put_dyn(
+        &mut out,
+        layout.dynamic,
+        used + entries.len() as u64,
+        DT_NULL,
+        0,
+    );
     out
 }
 
@@ -260,9 +382,9 @@ pub fn without_dynamic_entry(image: &[u8], tag: i64) -> Vec<u8> {
         .chain([(DT_NULL, 0), (DT_NULL, 0)])
         .enumerate()
     {
-        let at = layout.dynamic + i as u64 * Dyn::SIZE;
-        put_u64(&mut out, at, d.0 as u64);
-        put_u64(&mut out, at + 8, d.1);
+        layout
+            .fields
+            .put_dyn(&mut out, layout.dynamic, i as u64, d.0, d.1);
     }
     out
 }
@@ -276,7 +398,9 @@ pub fn dynamic_value_changed(image: &[u8], tag: i64, val: u64) -> Vec<u8> {
         .position(|d| d.d_tag == tag)
         .unwrap_or_else(|| panic!("no dynamic entry {tag:#x}")) as u64;
     let mut out = image.to_vec();
-    put_u64(&mut out, layout.dynamic + index * Dyn::SIZE + 8, val);
+    layout
+        .fields
+        .put_dyn(&mut out, layout.dynamic, index, tag, val);
     out
 }
 
@@ -295,33 +419,48 @@ pub fn dynamic_writable(image: &[u8]) -> Vec<u8> {
     with_segment_flags(image, PT_DYNAMIC, |f| f | PF_W)
 }
 
-/// One `R_AARCH64_RELATIVE` relocation, announced by a `DT_RELA`/`DT_RELASZ` pair (and no
-/// `DT_RELAENT`, as the brief's "pair").
+/// One relative `Rela` entry pointing at `target`, in the class's layout: an
+/// `R_AARCH64_RELATIVE` `Elf64_Rela` (24 bytes) or an `R_ARM_RELATIVE` `Elf32_Rela` (12).
+fn relative_rela(class: Class, target: u64) -> Vec<u8> {
+    match class {
+        Class::Elf64 => [target, R_AARCH64_RELATIVE, 0]
+            .into_iter()
+            .flat_map(u64::to_le_bytes)
+            .collect(),
+        Class::Elf32 => [target, R_ARM_RELATIVE, 0]
+            .into_iter()
+            .flat_map(|w| (w as u32).to_le_bytes())
+            .collect(),
+    }
+}
+
+/// One relative relocation (`R_AARCH64_RELATIVE`, or `R_ARM_RELATIVE` in an ELF32 image),
+/// announced by a `DT_RELA`/`DT_RELASZ` pair (and no `DT_RELAENT`, as the brief's "pair").
 pub fn rela_relocation(image: &[u8]) -> Vec<u8> {
-    let target = Layout::of(image).dyn_val(DT_HASH);
-    let rela: Vec<u8> = [target, R_AARCH64_RELATIVE, 0]
-        .into_iter()
-        .flat_map(u64::to_le_bytes)
-        .collect();
+    let layout = Layout::of(image);
+    let rela = relative_rela(layout.fields.class, layout.dyn_val(DT_HASH));
     let (out, at) = append_in_load(image, &rela, 8);
-    with_dynamic_entries(&out, &[(DT_RELA, at), (DT_RELASZ, 24)])
+    with_dynamic_entries(&out, &[(DT_RELA, at), (DT_RELASZ, rela.len() as u64)])
 }
 
 /// One relative relocation in the compact `DT_RELR` form.
 pub fn relr_relocation(image: &[u8]) -> Vec<u8> {
-    let target = Layout::of(image).dyn_val(DT_HASH);
-    let (out, at) = append_in_load(image, &target.to_le_bytes(), 8);
-    with_dynamic_entries(&out, &[(DT_RELR, at), (DT_RELRSZ, 8), (DT_RELRENT, 8)])
+    let layout = Layout::of(image);
+    let target = layout.dyn_val(DT_HASH);
+    let w = layout.fields.class.word_size();
+    let bytes = &target.to_le_bytes()[..w as usize];
+    let (out, at) = append_in_load(image, bytes, 8);
+    with_dynamic_entries(&out, &[(DT_RELR, at), (DT_RELRSZ, w), (DT_RELRENT, w)])
 }
 
 /// A `.rela.dyn` section (`SHT_RELA`, one `R_AARCH64_RELATIVE`) in the section headers, with
 /// no dynamic tag announcing it: a tool that reads sections must still see it.
 pub fn rela_section(image: &[u8]) -> Vec<u8> {
     let layout = Layout::of(image);
+    let f = layout.fields;
     let (headers, shstrtab) = layout.section_headers(image);
     let shstr_hdr = headers[usize::from(layout.ehdr.e_shstrndx)].0;
-    let m = Mapping::new(image, 0);
-    let shstr_size = m.u64(shstr_hdr + 32, "sh_size").expect(".shstrtab size");
+    let shstr_size = f.word(image, shstr_hdr + f.sh_size, "sh_size of .shstrtab");
     let dynsym_index = headers
         .iter()
         .position(|h| h.1 == SHT_DYNSYM)
@@ -335,38 +474,37 @@ pub fn rela_section(image: &[u8]) -> Vec<u8> {
     // new name.
     let mut out = image.to_vec();
     let start = usize::try_from(layout.ehdr.e_shoff).expect("offset");
-    let table = image[start..start + headers.len() * SHDR_SIZE as usize].to_vec();
+    let table = image[start..start + headers.len() * f.shdr_size as usize].to_vec();
     out.resize(out.len().next_multiple_of(8), 0);
     let names_at = out.len() as u64;
     out.extend_from_slice(&names);
     out.resize(out.len().next_multiple_of(8), 0);
     let rela_at = out.len() as u64;
-    let target = layout.dyn_val(DT_HASH);
-    out.extend(
-        [target, R_AARCH64_RELATIVE, 0]
-            .into_iter()
-            .flat_map(u64::to_le_bytes),
-    );
+    let rela = relative_rela(f.class, layout.dyn_val(DT_HASH));
+    out.extend_from_slice(&rela);
     let shoff = out.len() as u64;
     out.extend_from_slice(&table);
-    let mut new_header = Vec::with_capacity(SHDR_SIZE as usize);
+    // Elf{32,64}_Shdr: sh_name, sh_type, then sh_flags, sh_addr, sh_offset, sh_size as words,
+    // sh_link, sh_info, then sh_addralign, sh_entsize as words.
+    let word = |v: u64| v.to_le_bytes()[..f.class.word_size() as usize].to_vec();
+    let mut new_header = Vec::with_capacity(f.shdr_size as usize);
     new_header.extend(name_offset.to_le_bytes());
     new_header.extend(SHT_RELA.to_le_bytes());
-    new_header.extend(SHF_ALLOC.to_le_bytes());
-    new_header.extend(0u64.to_le_bytes()); // sh_addr: not loaded.
-    new_header.extend(rela_at.to_le_bytes());
-    new_header.extend(24u64.to_le_bytes()); // sh_size.
+    new_header.extend(word(SHF_ALLOC));
+    new_header.extend(word(0)); // sh_addr: not loaded.
+    new_header.extend(word(rela_at));
+    new_header.extend(word(rela.len() as u64)); // sh_size.
     new_header.extend(dynsym_index.to_le_bytes()); // sh_link.
     new_header.extend(0u32.to_le_bytes()); // sh_info.
-    new_header.extend(8u64.to_le_bytes()); // sh_addralign.
-    new_header.extend(24u64.to_le_bytes()); // sh_entsize.
+    new_header.extend(word(8)); // sh_addralign.
+    new_header.extend(word(rela.len() as u64)); // sh_entsize.
     out.extend_from_slice(&new_header);
 
-    put_u64(&mut out, 40, shoff); // e_shoff
-    put_u16(&mut out, 60, layout.ehdr.e_shnum + 1); // e_shnum
-    let new_shstr_hdr = shoff + u64::from(layout.ehdr.e_shstrndx) * SHDR_SIZE;
-    put_u64(&mut out, new_shstr_hdr + 24, names_at);
-    put_u64(&mut out, new_shstr_hdr + 32, names.len() as u64);
+    f.put_word(&mut out, f.e_shoff, shoff);
+    put_u16(&mut out, f.e_shnum, layout.ehdr.e_shnum + 1);
+    let new_shstr_hdr = shoff + u64::from(layout.ehdr.e_shstrndx) * f.shdr_size;
+    f.put_word(&mut out, new_shstr_hdr + f.sh_offset, names_at);
+    f.put_word(&mut out, new_shstr_hdr + f.sh_size, names.len() as u64);
     out
 }
 
@@ -393,7 +531,9 @@ pub fn without_linux_2_6(image: &[u8]) -> Vec<u8> {
         .iter()
         .position(|d| d.d_tag == DT_VERDEFNUM)
         .expect("DT_VERDEFNUM") as u64;
-    put_u64(&mut out, layout.dynamic + index * Dyn::SIZE + 8, count - 1);
+    layout
+        .fields
+        .put_dyn(&mut out, layout.dynamic, index, DT_VERDEFNUM, count - 1);
     out
 }
 
@@ -438,7 +578,11 @@ pub fn with_gnu_hash(image: &[u8]) -> Vec<u8> {
         .map(|s| s.2)
         .collect();
     let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
-    let table = gnu_hash_table_one_bucket(&refs, 1).expect("at least one symbol");
+    let table = match layout.fields.class {
+        Class::Elf64 => gnu_hash_table_one_bucket(&refs, 1),
+        Class::Elf32 => gnu_hash_table_one_bucket_elf32(&refs, 1),
+    }
+    .expect("at least one symbol");
     let (out, at) = append_in_load(image, &table, 8);
     with_dynamic_entries(&out, &[(DT_GNU_HASH, at)])
 }
@@ -474,13 +618,13 @@ pub fn go_bucket_without_kernel_clock_gettime(image: &[u8]) -> Vec<u8> {
         .iter()
         .position(|d| d.d_tag == DT_HASH)
         .expect("DT_HASH") as u64;
-    put_u64(&mut out, layout.dynamic + index * Dyn::SIZE + 8, at);
+    let f = layout.fields;
+    f.put_dyn(&mut out, layout.dynamic, index, DT_HASH, at);
     let (headers, _) = layout.section_headers(image);
     if let Some(&(hdr, _, _)) = headers.iter().find(|h| h.1 == SHT_HASH) {
-        // sh_addr, sh_offset, sh_size.
-        put_u64(&mut out, hdr + 16, at);
-        put_u64(&mut out, hdr + 24, layout.offset(at));
-        put_u64(&mut out, hdr + 32, table.len() as u64);
+        f.put_word(&mut out, hdr + f.sh_addr, at);
+        f.put_word(&mut out, hdr + f.sh_offset, layout.offset(at));
+        f.put_word(&mut out, hdr + f.sh_size, table.len() as u64);
     }
     out
 }
@@ -556,9 +700,11 @@ pub fn padded_past_page(image: &[u8]) -> Vec<u8> {
 
 /// The `PT_LOAD` claims two pages of memory (the file is unchanged).
 pub fn load_larger_than_page(image: &[u8]) -> Vec<u8> {
-    let (off, _) = Layout::of(image).phdr(PT_LOAD);
+    let layout = Layout::of(image);
+    let (off, _) = layout.phdr(PT_LOAD);
     let mut out = image.to_vec();
-    put_u64(&mut out, off + 40, 2 * PAGE_SIZE);
+    let f = layout.fields;
+    f.put_word(&mut out, off + f.p_memsz, 2 * PAGE_SIZE);
     out
 }
 
@@ -583,26 +729,39 @@ pub fn dynamic_outside_load(image: &[u8]) -> Vec<u8> {
     let (off, _) = layout.phdr(PT_DYNAMIC);
     let past = load.p_vaddr + load.p_memsz.next_multiple_of(PAGE_SIZE);
     let mut out = image.to_vec();
-    put_u64(&mut out, off + 8, past);
-    put_u64(&mut out, off + 16, past);
-    put_u64(&mut out, off + 24, past);
+    let f = layout.fields;
+    f.put_word(&mut out, off + f.p_offset, past);
+    f.put_word(&mut out, off + f.p_vaddr, past);
+    f.put_word(&mut out, off + f.p_paddr, past);
     out
 }
 
 /// Sets `st_info` of symbol `name` to `f(st_info)`.
 fn with_symbol_info(image: &[u8], name: &str, f: impl Fn(u8) -> u8) -> Vec<u8> {
-    let (off, sym) = Layout::of(image).symbol(image, name);
+    let layout = Layout::of(image);
+    let (off, sym) = layout.symbol(image, name);
     let mut out = image.to_vec();
-    put(&mut out, off + 4, &[f(sym.st_info)]);
+    put(&mut out, off + layout.fields.st_info, &[f(sym.st_info)]);
     out
 }
 
 /// `__kernel_gettimeofday` becomes an undefined symbol (`st_shndx` = `SHN_UNDEF`).
 pub fn undefined_symbol(image: &[u8]) -> Vec<u8> {
-    let (off, _) = Layout::of(image).symbol(image, "__kernel_gettimeofday");
+    symbol_undefined(image, "__kernel_gettimeofday")
+}
+
+/// Symbol `name` becomes undefined (`st_shndx` = `SHN_UNDEF`).
+pub fn symbol_undefined(image: &[u8], name: &str) -> Vec<u8> {
+    let layout = Layout::of(image);
+    let (off, _) = layout.symbol(image, name);
     let mut out = image.to_vec();
-    put_u16(&mut out, off + 6, SHN_UNDEF);
+    put_u16(&mut out, off + layout.fields.st_shndx, SHN_UNDEF);
     out
+}
+
+/// Symbol `name` becomes an `STT_OBJECT`.
+pub fn symbol_not_a_function(image: &[u8], name: &str) -> Vec<u8> {
+    with_symbol_info(image, name, |i| (i & 0xf0) | STT_OBJECT)
 }
 
 /// `__kernel_clock_getres` is an `STT_OBJECT` instead of an `STT_FUNC`.
@@ -620,15 +779,89 @@ pub fn export_weak(image: &[u8]) -> Vec<u8> {
 /// The `LINUX_2.6` version-definition symbol becomes a ninth exported function (in the same
 /// section and at the same address as `__kernel_clock_gettime`).
 pub fn extra_export(image: &[u8]) -> Vec<u8> {
+    extra_export_aliasing(image, "__kernel_clock_gettime")
+}
+
+/// The `LINUX_2.6` version-definition symbol becomes one more exported function, named
+/// `LINUX_2.6`, in the same section and at the same address as `target`.
+pub fn extra_export_aliasing(image: &[u8], target: &str) -> Vec<u8> {
     let layout = Layout::of(image);
-    let (_, target) = layout.symbol(image, "__kernel_clock_gettime");
+    let f = layout.fields;
+    let (_, target) = layout.symbol(image, target);
     let (off, _) = layout.symbol(image, LINUX_2_6);
     let mut out = image.to_vec();
-    put(&mut out, off + 4, &[(STB_GLOBAL << 4) | STT_FUNC]);
-    put_u16(&mut out, off + 6, target.st_shndx);
-    put_u64(&mut out, off + 8, target.st_value);
-    put_u64(&mut out, off + 16, target.st_size.max(4));
+    put(&mut out, off + f.st_info, &[(STB_GLOBAL << 4) | STT_FUNC]);
+    put_u16(&mut out, off + f.st_shndx, target.st_shndx);
+    f.put_word(&mut out, off + f.st_value, target.st_value);
+    f.put_word(&mut out, off + f.st_size, target.st_size.max(4));
     out
+}
+
+/// Symbol `name` is renamed in place to `new_name` (same length, in `.dynstr`), so the image
+/// exports a name that is not in its list (and lacks the original one).
+pub fn symbol_renamed(image: &[u8], name: &str, new_name: &str) -> Vec<u8> {
+    assert_eq!(
+        name.len(),
+        new_name.len(),
+        "a rename in place keeps the length"
+    );
+    let layout = Layout::of(image);
+    let (_, sym) = layout.symbol(image, name);
+    let strtab = layout.offset(layout.dyn_val(DT_STRTAB));
+    let mut out = image.to_vec();
+    put(
+        &mut out,
+        strtab + u64::from(sym.st_name),
+        new_name.as_bytes(),
+    );
+    out
+}
+
+/// Every broken copy of the 32-bit compat image that this module can make, named: the
+/// class-neutral ones of [`all`], with the compat image's own symbols.
+pub fn compat_all(image: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("load_writable", load_writable(image)),
+        ("load_not_executable", load_not_executable(image)),
+        ("dynamic_writable", dynamic_writable(image)),
+        ("rela_relocation", rela_relocation(image)),
+        ("relr_relocation", relr_relocation(image)),
+        ("rela_section", rela_section(image)),
+        ("without_linux_2_6", without_linux_2_6(image)),
+        ("linux_2_6_renamed", linux_2_6_renamed(image)),
+        ("wrong_vd_hash", wrong_vd_hash(image, LINUX_2_6)),
+        ("with_gnu_hash", with_gnu_hash(image)),
+        ("without_dt_hash", without_dt_hash(image)),
+        ("without_dt_verdef", without_dt_verdef(image)),
+        ("syment_24", dynamic_value_changed(image, DT_SYMENT, 24)),
+        ("soname_changed", soname_changed(image)),
+        ("padded_past_page", padded_past_page(image)),
+        ("load_larger_than_page", load_larger_than_page(image)),
+        ("machine_x86_64", machine_x86_64(image)),
+        ("type_exec", type_exec(image)),
+        ("second_load", segment_retyped(image, PT_NOTE, PT_LOAD)),
+        ("interp", segment_retyped(image, PT_NOTE, PT_INTERP)),
+        ("tls", segment_retyped(image, PT_NOTE, PT_TLS)),
+        ("relro", segment_retyped(image, PT_NOTE, PT_GNU_RELRO)),
+        ("note_removed", segment_retyped(image, PT_NOTE, PT_NULL)),
+        ("dynamic_outside_load", dynamic_outside_load(image)),
+        (
+            "undefined_symbol",
+            symbol_undefined(image, "__vdso_gettimeofday"),
+        ),
+        (
+            "export_not_a_function",
+            symbol_not_a_function(image, "__vdso_clock_getres"),
+        ),
+        (
+            "extra_export",
+            extra_export_aliasing(image, "__vdso_clock_gettime"),
+        ),
+        (
+            "export_renamed",
+            symbol_renamed(image, "__vdso_clock_gettime", "__vdso_clock_settime"),
+        ),
+    ]
 }
 
 /// Every broken image, named, for tests that feed all of them to something.
