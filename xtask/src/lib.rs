@@ -11,6 +11,7 @@ pub mod build_vdso;
 pub mod check;
 pub mod kernel;
 pub mod linux_vdso;
+pub mod linux_vm;
 pub mod prereq;
 pub mod stress;
 
@@ -41,11 +42,44 @@ pub fn build_aarch64_bin(sh: &xshell::Shell, package: &str) -> anyhow::Result<Pa
     )
 }
 
+/// Target directory of the armv7 (32-bit Arm) programs built with Debian's
+/// rustc and a std built from source.
+pub const ARMV7_TARGET_DIR: &str = "target/armv7";
+
+/// Builds a workspace package's binary as a static 32-bit Arm executable
+/// (`armv7-unknown-linux-gnueabihf`, static glibc, release profile) with
+/// Debian's rustc, its std built from `rust-web-src` (`-Zbuild-std`), and
+/// returns its path. The first build compiles std (about 40 s).
+pub fn build_armv7_bin(sh: &xshell::Shell, package: &str) -> anyhow::Result<PathBuf> {
+    prereq::check_rust_src_version(sh)?;
+    build_cross(
+        sh,
+        prereq::ARMV7_TARGET,
+        package,
+        "-C target-feature=+crt-static",
+        ARMV7_TARGET_DIR,
+        &[],
+    )
+}
+
 /// Builds `package` for aarch64 (release) with `rustflags` into
 /// `target_dir` (relative to the root), with `env` set for its build
 /// scripts; returns the binary's path.
 fn build_aarch64(
     sh: &xshell::Shell,
+    package: &str,
+    rustflags: &str,
+    target_dir: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<PathBuf> {
+    build_cross(sh, prereq::TARGET, package, rustflags, target_dir, env)
+}
+
+/// Builds `package` for `target` (aarch64, or armv7 with std built from
+/// source) as [`build_aarch64`] does.
+fn build_cross(
+    sh: &xshell::Shell,
+    target: &str,
     package: &str,
     rustflags: &str,
     target_dir: &str,
@@ -69,22 +103,25 @@ fn build_aarch64(
             "--package",
             package,
             "--target",
-            prereq::TARGET,
+            target,
             "--target-dir",
             target_str,
         ],
     )
     .env("RUSTFLAGS", rustflags);
+    if target == prereq::ARMV7_TARGET {
+        // No prebuilt armv7 std for Debian's rustc: build it (nightly flag).
+        cargo = cargo
+            .arg("-Zbuild-std=std,panic_abort")
+            .env("RUSTC_BOOTSTRAP", "1");
+    }
     for (key, value) in env {
         cargo = cargo.env(key, value);
     }
     cargo
         .run()
-        .with_context(|| format!("building {package} for aarch64 failed"))?;
-    Ok(target_dir
-        .join(prereq::TARGET)
-        .join("release")
-        .join(package))
+        .with_context(|| format!("building {package} for {target} failed"))?;
+    Ok(target_dir.join(target).join("release").join(package))
 }
 
 /// Lints the aarch64-only code (the kernel, the exec harness, the probe,
@@ -106,6 +143,7 @@ pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
                 "vdso-bench",
                 "vdso-stress",
                 "vdso-rust-client",
+                "vdso-vm-init",
             ],
             "-C target-feature=+crt-static -D warnings",
             "target/clippy-aarch64",

@@ -1,13 +1,15 @@
 //! The anchor: Linux's own arm64 vDSO, carved out of Debian's
-//! `linux-image-*-arm64` package, for the drop-in test and the benchmark.
+//! `linux-image-*-arm64` package, for the drop-in test and the benchmark;
+//! and that package's kernel itself, for the VM that runs 32-bit clients.
 //!
 //! `apt-get download` fetches the package (no install), `dpkg-deb` and `tar`
 //! take `/boot/vmlinuz-*` out of it, and the kernel `Image` (gzip-compressed
 //! or not) is searched at page-aligned offsets for an ELF shared object for
 //! `EM_AARCH64` that exports `__kernel_clock_gettime`: the vDSO the kernel
 //! embeds between `vdso_start` and `vdso_end`. Its length is where its
-//! section headers end. The result is cached under [`CACHE_DIR`]; nothing
-//! of it is committed.
+//! section headers end. The vmlinuz (which `crate::linux_vm` boots) and the
+//! carved image are cached under [`CACHE_DIR`], the package is deleted;
+//! nothing of it is committed.
 
 use std::path::{Path, PathBuf};
 
@@ -38,27 +40,8 @@ pub struct Anchor {
 /// Returns Linux's arm64 vDSO, downloading and carving it on first use.
 pub fn fetch(sh: &Shell) -> Result<Anchor> {
     prereq::ensure(sh, prereq::TEST)?;
-    let dir = crate::project_root().join(CACHE_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let depends = match cmd!(sh, "apt-cache depends {META_PACKAGE}").quiet().read() {
-        Ok(out) => out,
-        // No package lists for arm64 (a machine whose lists were cleaned):
-        // fetch them once when root, as the prerequisites do.
-        Err(_) if cmd!(sh, "id -u").read().unwrap_or_default().trim() == "0" => {
-            cmd!(sh, "apt-get update -q").run()?;
-            cmd!(sh, "apt-cache depends {META_PACKAGE}").read()?
-        }
-        Err(e) => return Err(e).context(
-            "apt-cache cannot tell which kernel package is current (run `apt-get update` as root)",
-        ),
-    };
-    let package = depends
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Depends: "))
-        .find(|p| p.starts_with("linux-image-"))
-        .with_context(|| format!("{META_PACKAGE} depends on no linux-image package:\n{depends}"))?
-        .trim_end_matches(":arm64")
-        .to_owned();
+    let dir = cache_dir()?;
+    let package = current_package(sh)?;
     let path = dir.join(format!("{package}.vdso.so"));
     if let Ok(bytes) = std::fs::read(&path) {
         if check(&bytes).is_ok() {
@@ -69,7 +52,79 @@ pub fn fetch(sh: &Shell) -> Result<Anchor> {
             });
         }
     }
+    let kernel = vmlinuz_of(sh, &package)?;
+    let image = kernel_image(sh, &kernel.path)?;
+    let vdso = carve(&image).with_context(|| format!("in {}", kernel.path.display()))?;
+    std::fs::write(&path, vdso).with_context(|| format!("writing {}", path.display()))?;
+    Ok(Anchor {
+        path,
+        package,
+        size: vdso.len(),
+    })
+}
 
+/// Debian's arm64 kernel, as `/boot/vmlinuz-*` of its package.
+#[derive(Debug, Clone)]
+pub struct Vmlinuz {
+    /// The compressed kernel (`qemu-system-aarch64 -kernel` boots it).
+    pub path: PathBuf,
+    /// The Debian package it came from, e.g. `linux-image-6.1.0-56-arm64`.
+    pub package: String,
+}
+
+/// Returns the current Debian arm64 kernel (`/boot/vmlinuz-*` of
+/// `linux-image-*-arm64`), downloading it on first use and keeping it as
+/// `CACHE_DIR/PACKAGE.vmlinuz`.
+pub fn vmlinuz(sh: &Shell) -> Result<Vmlinuz> {
+    prereq::ensure(sh, prereq::TEST)?;
+    let package = current_package(sh)?;
+    vmlinuz_of(sh, &package)
+}
+
+fn cache_dir() -> Result<PathBuf> {
+    let dir = crate::project_root().join(CACHE_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The kernel package `linux-image-arm64` currently depends on.
+fn current_package(sh: &Shell) -> Result<String> {
+    let depends = match cmd!(sh, "apt-cache depends {META_PACKAGE}").quiet().read() {
+        Ok(out) => out,
+        // No package lists for arm64 (a machine whose lists were cleaned):
+        // fetch them once when root, as the prerequisites do (and, like
+        // them, go on when one index of the mirror fails).
+        Err(_) if cmd!(sh, "id -u").read().unwrap_or_default().trim() == "0" => {
+            if cmd!(sh, "apt-get update -q").run().is_err() {
+                eprintln!("apt-get update reported a failed index; going on with the rest");
+            }
+            cmd!(sh, "apt-cache depends {META_PACKAGE}").read()?
+        }
+        Err(e) => return Err(e).context(
+            "apt-cache cannot tell which kernel package is current (run `apt-get update` as root)",
+        ),
+    };
+    Ok(depends
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends: "))
+        .find(|p| p.starts_with("linux-image-"))
+        .with_context(|| format!("{META_PACKAGE} depends on no linux-image package:\n{depends}"))?
+        .trim_end_matches(":arm64")
+        .to_owned())
+}
+
+/// `package`'s vmlinuz, cached; downloads and unpacks the package when
+/// missing, and keeps only the vmlinuz (the package is ~60 MB, unpacked
+/// more).
+fn vmlinuz_of(sh: &Shell, package: &str) -> Result<Vmlinuz> {
+    let dir = cache_dir()?;
+    let path = dir.join(format!("{package}.vmlinuz"));
+    if path.exists() {
+        return Ok(Vmlinuz {
+            path,
+            package: package.to_owned(),
+        });
+    }
     let _cwd = sh.push_dir(&dir);
     let deb_glob = format!("{package}_");
     let have_deb = std::fs::read_dir(&dir)?
@@ -111,17 +166,17 @@ pub fn fetch(sh: &Shell) -> Result<Anchor> {
                 .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
         })
         .context("no vmlinuz in the package")?;
-    let image = kernel_image(sh, &vmlinuz)?;
-    let vdso = carve(&image).with_context(|| format!("in {}", vmlinuz.display()))?;
-    std::fs::write(&path, vdso).with_context(|| format!("writing {}", path.display()))?;
-    // Only the carved image is kept (the package is ~60 MB, unpacked more).
+    // Copy then rename: a concurrent reader sees the whole file or none.
+    let partial = dir.join(format!("{package}.vmlinuz.partial"));
+    std::fs::copy(&vmlinuz, &partial)
+        .and_then(|_| std::fs::rename(&partial, &path))
+        .with_context(|| format!("writing {}", path.display()))?;
     let _ = std::fs::remove_dir_all(&unpacked);
     let _ = std::fs::remove_file(&tar_path);
     let _ = std::fs::remove_file(&deb);
-    Ok(Anchor {
+    Ok(Vmlinuz {
         path,
-        package,
-        size: vdso.len(),
+        package: package.to_owned(),
     })
 }
 

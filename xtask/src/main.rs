@@ -39,6 +39,10 @@ enum Command {
     /// exec harness maps the image, publishes the time and starts the
     /// program, which then reads the clocks without system calls.
     ///
+    /// With `--arch arm`, a static 32-bit Arm program runs instead in a
+    /// Linux VM (Debian's arm64 kernel under qemu-system-aarch64) with the
+    /// 32-bit harness and our compat image.
+    ///
     /// Exits with the program's exit status. Example:
     /// `cargo xtask run --fake-epoch 2000000000 -- ./date`
     Run(run::Run),

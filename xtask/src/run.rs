@@ -14,6 +14,15 @@
 //! another architecture, a dynamically linked program) with one line on
 //! stderr and status 126 or 127.
 //!
+//! With `--arch arm`, the program is a static 32-bit Arm (AArch32) one and
+//! runs under Debian's real arm64 Linux in `qemu-system-aarch64`
+//! (`xtask::linux_vm`: qemu-arm cannot read the Arm counter from AArch32),
+//! as `/vdso-exec [--fake-epoch SECS] -- /client [ARGS...]` with the 32-bit
+//! exec harness, which maps our compat image. Its stdout and stderr are
+//! printed after the VM powers off (about two seconds), and `--strace`
+//! prints the system calls the kernel traced (`raw_syscalls:sys_enter`) and
+//! the clock system calls after the harness's marker.
+//!
 //! With `--kernel`, the program runs on the example kernel instead
 //! (`tests/kernel`): built with the program embedded and booted with
 //!
@@ -46,17 +55,23 @@ pub struct Run {
     /// got it from the data page, not from a syscall.
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub fake_epoch: Option<i64>,
+    /// The program's architecture: `aarch64` (under qemu-aarch64) or `arm`
+    /// (a static 32-bit program, run in a Linux VM under
+    /// qemu-system-aarch64 with the 32-bit harness and our compat image).
+    #[arg(long, value_name = "ARCH", default_value = "aarch64", value_parser = ["aarch64", "arm"])]
+    pub arch: String,
     /// Run under `qemu-aarch64 -strace`: every syscall on stderr. The
     /// harness's last one is `faccessat(AT_FDCWD,"/vdso-exec/client-start",...)`;
     /// after it, a program using the vDSO shows no clock_gettime or
-    /// gettimeofday for the served clocks.
+    /// gettimeofday for the served clocks. With `--arch arm`: the system
+    /// calls the VM's kernel traced, and the clock ones after the marker.
     #[arg(long, conflicts_with = "kernel")]
     pub strace: bool,
     /// Run the program on the example kernel (`tests/kernel`) under
     /// qemu-system-aarch64 instead of qemu-aarch64: a static musl (or other
     /// static, Linux-syscall-only) program, whose clock syscalls the kernel
     /// counts per clock id.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "arch")]
     pub kernel: bool,
     /// With `--kernel`: the counter the vDSO reads, `cntvct` (Linux's
     /// choice) or `cntpct` (the kernel then lets EL0 read only CNTPCT_EL0).
@@ -68,7 +83,7 @@ pub struct Run {
     #[arg(long, requires = "kernel")]
     pub bti: bool,
     /// The program: a static aarch64 ELF executable (glibc, musl or Go;
-    /// static or static-pie).
+    /// static or static-pie); with `--arch arm`, a static 32-bit Arm one.
     #[arg(value_name = "PROGRAM")]
     pub program: OsString,
     /// Its arguments, passed on as they are.
@@ -86,6 +101,9 @@ impl Run {
         prereq::ensure(sh, prereq::TEST)?;
         if self.kernel {
             return self.run_on_kernel(sh);
+        }
+        if self.arch == "arm" {
+            return self.run_arm(sh);
         }
         let harness = xtask::build_aarch64_bin(sh, "vdso-exec")?;
         let mut qemu = Command::new("qemu-aarch64");
@@ -106,6 +124,78 @@ impl Run {
 }
 
 impl Run {
+    /// `--arch arm`: boots the Linux VM with the harness and the program,
+    /// prints what the program wrote, and exits with its status.
+    fn run_arm(&self, sh: &Shell) -> Result<()> {
+        use xtask::linux_vm;
+        let epoch = self.fake_epoch.map(|secs| secs.to_string());
+        let mut harness_args = Vec::new();
+        if let Some(epoch) = &epoch {
+            harness_args.extend(["--fake-epoch", epoch.as_str()]);
+        }
+        let args = self
+            .args
+            .iter()
+            .map(|a| a.to_str().context("arguments must be UTF-8"))
+            .collect::<Result<Vec<_>>>()?;
+        let program = Path::new(&self.program);
+        eprintln!(
+            "$ {} (Linux VM): /vdso-exec {} -- {} {}",
+            linux_vm::QEMU,
+            harness_args.join(" "),
+            program.display(),
+            args.join(" ")
+        );
+        let run = linux_vm::run_arm(sh, &harness_args, program, &args)?;
+        std::io::stdout().write_all(run.stdout.as_bytes())?;
+        std::io::stdout().flush()?;
+        std::io::stderr().write_all(run.stderr.as_bytes())?;
+        if self.strace {
+            for call in &run.syscalls {
+                let (name, note) = if call.is_marker() {
+                    ("faccessat", "  <- the harness's marker")
+                } else {
+                    (call.clock_name().unwrap_or(""), "")
+                };
+                let a = call.args;
+                eprintln!(
+                    "vm: [{}] NR {} {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}){note}",
+                    call.pid, call.nr, a[0], a[1], a[2], a[3], a[4], a[5]
+                );
+            }
+            match run.after_marker() {
+                None => eprintln!("vm: no harness marker in the trace"),
+                Some(after) => {
+                    let clock: Vec<String> = after
+                        .iter()
+                        .filter_map(|c| match c.nr {
+                            linux_vm::NR_GETTIMEOFDAY => Some("gettimeofday".to_owned()),
+                            // The clock id, as the 32-bit register holds it.
+                            _ => Some(format!("{}({})", c.clock_name()?, c.args[0] as u32 as i32)),
+                        })
+                        .collect();
+                    eprintln!(
+                        "vm: clock syscalls after the marker: {}",
+                        if clock.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            clock.join(" ")
+                        }
+                    );
+                }
+            }
+        }
+        if run.overrun > 0 {
+            eprintln!("vm: the trace lost {} events", run.overrun);
+        }
+        let exit = match run.exit {
+            xtask::kernel::Exit::Status(n) => format!("exit status {n}"),
+            xtask::kernel::Exit::Signal(n) => format!("killed by signal {n}"),
+        };
+        eprintln!("vm: {exit}; booted and ran in {:.1?}", run.elapsed);
+        std::process::exit(run.code());
+    }
+
     /// `--kernel`: builds the kernel with the program embedded, boots it,
     /// passes the console through, and exits with the reported status.
     fn run_on_kernel(&self, sh: &Shell) -> Result<()> {

@@ -3,11 +3,14 @@
 //! `fs/binfmt_elf.c`, `load_elf_binary`), as pure functions over the file's
 //! bytes, so the host tests can feed them crafted headers.
 //!
-//! Supported: ELF64, little-endian, `EM_AARCH64`, and either `ET_EXEC` (a
-//! static executable, loaded where it is linked) or `ET_DYN` without
-//! `PT_INTERP` (a static-PIE, loaded at a base we choose). That covers static
-//! glibc, musl and Go programs. Everything else gets an [`Error`] that says
-//! what the file is; nothing here panics on any input.
+//! Supported, for one [`Arch`] at a time: ELF64 `EM_AARCH64` ([`parse`],
+//! [`Arch::Aarch64`]) or ELF32 `EM_ARM` with an EABI version in `e_flags`
+//! ([`parse_for`] with [`Arch::Arm`], what arm64 Linux runs as a compat
+//! task); little-endian; and either `ET_EXEC` (a static executable, loaded
+//! where it is linked) or `ET_DYN` without `PT_INTERP` (a static-PIE, loaded
+//! at a base we choose). That covers static glibc, musl and Go programs.
+//! Everything else gets an [`Error`] that says what the file is; nothing
+//! here panics on any input.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -16,6 +19,11 @@ use core::fmt;
 
 /// `e_machine` of aarch64.
 pub const EM_AARCH64: u16 = 183;
+/// `e_machine` of 32-bit Arm.
+pub const EM_ARM: u16 = 40;
+/// `e_flags` of an `EM_ARM` file: the EABI version (0: the old ABI, which
+/// arm64 Linux refuses, `compat_elf_check_arch`).
+pub const EF_ARM_EABI_MASK: u32 = 0xff00_0000;
 /// `e_type`: an executable linked at fixed addresses.
 pub const ET_EXEC: u16 = 2;
 /// `e_type`: a position-independent object (shared library or PIE).
@@ -45,11 +53,120 @@ const DT_NULL: u64 = 0;
 pub const EHDR_SIZE: usize = 64;
 /// Size of one ELF64 program header (`AT_PHENT`).
 pub const PHDR_SIZE: usize = 56;
+/// Size of the ELF32 file header.
+pub const EHDR32_SIZE: usize = 52;
+/// Size of one ELF32 program header (`AT_PHENT` of a 32-bit program).
+pub const PHDR32_SIZE: usize = 32;
 /// The page size segments are mapped with.
 pub const PAGE_SIZE: u64 = 4096;
 /// Addresses at or above this are not user space on aarch64 Linux (48-bit
 /// virtual addresses, `TASK_SIZE_64`).
 pub const USER_ADDR_END: u64 = 1 << 48;
+/// Addresses at or above this are not user space for a 32-bit task on
+/// arm64 Linux (`TASK_SIZE_32`: 4 GiB less the page of the vectors).
+pub const USER_ADDR_END_32: u64 = (1 << 32) - PAGE_SIZE;
+
+/// The kind of program a harness or kernel runs: which ELF class and
+/// machine it accepts, and what follows from them (word size, program
+/// header size, the end of user space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// ELF64 `EM_AARCH64`.
+    Aarch64,
+    /// ELF32 `EM_ARM`, EABI (a compat task on arm64 Linux).
+    Arm,
+}
+
+impl Arch {
+    /// The `e_machine` it accepts.
+    pub const fn machine(self) -> u16 {
+        match self {
+            Arch::Aarch64 => EM_AARCH64,
+            Arch::Arm => EM_ARM,
+        }
+    }
+    /// Whether it is ELFCLASS64.
+    pub const fn is_64bit(self) -> bool {
+        matches!(self, Arch::Aarch64)
+    }
+    /// Bytes in one word of the initial stack (a pointer, `long`).
+    pub const fn word(self) -> u64 {
+        match self {
+            Arch::Aarch64 => 8,
+            Arch::Arm => 4,
+        }
+    }
+    /// Size of the ELF file header.
+    pub const fn ehdr_size(self) -> usize {
+        match self {
+            Arch::Aarch64 => EHDR_SIZE,
+            Arch::Arm => EHDR32_SIZE,
+        }
+    }
+    /// Size of one program header (`e_phentsize`, `AT_PHENT`).
+    pub const fn phdr_size(self) -> usize {
+        match self {
+            Arch::Aarch64 => PHDR_SIZE,
+            Arch::Arm => PHDR32_SIZE,
+        }
+    }
+    /// The first address that is not user space.
+    pub const fn user_addr_end(self) -> u64 {
+        match self {
+            Arch::Aarch64 => USER_ADDR_END,
+            Arch::Arm => USER_ADDR_END_32,
+        }
+    }
+    /// Its name in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Arch::Aarch64 => "aarch64",
+            Arch::Arm => "32-bit ARM",
+        }
+    }
+    /// Where the fields this module reads lie, in the file header and in
+    /// one program header.
+    const fn fields(self) -> Fields {
+        match self {
+            Arch::Aarch64 => Fields {
+                e_phoff: 32,
+                e_flags: 48,
+                e_phentsize: 54,
+                e_phnum: 56,
+                p_flags: 4,
+                p_offset: 8,
+                p_vaddr: 16,
+                p_filesz: 32,
+                p_memsz: 40,
+            },
+            Arch::Arm => Fields {
+                e_phoff: 28,
+                e_flags: 36,
+                e_phentsize: 42,
+                e_phnum: 44,
+                p_flags: 24,
+                p_offset: 4,
+                p_vaddr: 8,
+                p_filesz: 16,
+                p_memsz: 20,
+            },
+        }
+    }
+}
+
+/// Offsets of the header fields of one ELF class (`e_entry` is at 24 and
+/// `p_type` at 0 in both).
+struct Fields {
+    e_phoff: u64,
+    e_flags: u64,
+    e_phentsize: u64,
+    e_phnum: u64,
+    p_flags: u64,
+    p_offset: u64,
+    p_vaddr: u64,
+    p_filesz: u64,
+    p_memsz: u64,
+}
 
 /// Why a file is not a program the harness runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,12 +177,21 @@ pub enum Error {
     Script,
     /// No ELF magic.
     NotElf,
-    /// `EI_CLASS` is not ELFCLASS64.
+    /// `EI_CLASS` is not ELFCLASS64 (an ELF32 file where ELF64 is wanted).
     Not64Bit,
+    /// `EI_CLASS` is not ELFCLASS32 (an ELF64 file where ELF32 is wanted).
+    Not32Bit,
     /// `EI_DATA` is not ELFDATA2LSB.
     BigEndian,
-    /// `e_machine` is not `EM_AARCH64`.
-    Machine(u16),
+    /// `e_machine` is not the one wanted.
+    Machine {
+        /// The file's `e_machine`.
+        found: u16,
+        /// What was wanted.
+        wanted: Arch,
+    },
+    /// An `EM_ARM` file of the old ABI (no EABI version in `e_flags`).
+    OldArmAbi(u32),
     /// `e_type` is neither `ET_EXEC` nor `ET_DYN`.
     Type(u16),
     /// Has `PT_INTERP`: dynamically linked.
@@ -85,11 +211,17 @@ impl fmt::Display for Error {
             Error::Script => f.write_str("a script (#!), not an ELF executable"),
             Error::NotElf => f.write_str("not an ELF file"),
             Error::Not64Bit => f.write_str("a 32-bit ELF file"),
+            Error::Not32Bit => f.write_str("a 64-bit ELF file"),
             Error::BigEndian => f.write_str("a big-endian ELF file"),
-            Error::Machine(machine) => write!(
+            Error::Machine { found, wanted } => write!(
                 f,
-                "an ELF file for {} (e_machine {machine}), not aarch64",
-                machine_name(*machine)
+                "an ELF file for {} (e_machine {found}), not {}",
+                machine_name(*found),
+                wanted.name()
+            ),
+            Error::OldArmAbi(flags) => write!(
+                f,
+                "an old-ABI ARM file (e_flags {flags:#x}: no EABI version), not EABI"
             ),
             Error::Type(1) => f.write_str("a relocatable object (ET_REL), not an executable"),
             Error::Type(4) => f.write_str("a core dump (ET_CORE), not an executable"),
@@ -158,9 +290,12 @@ impl Segment {
 /// A validated program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
+    /// What it runs on (the [`Arch`] it was parsed for).
+    pub arch: Arch,
     /// How it is placed.
     pub kind: Kind,
-    /// `e_entry` (before the load bias).
+    /// `e_entry` (before the load bias). On [`Arch::Arm`] bit 0 set means
+    /// the entry point is Thumb code (enter it with `bx`).
     pub entry: u64,
     /// The address of the program headers in memory (before the load bias):
     /// the `AT_PHDR` value, which libc uses to find `PT_TLS`.
@@ -190,6 +325,14 @@ impl Bytes<'_> {
     fn u64(&self, at: u64) -> Option<u64> {
         self.array(at).map(u64::from_le_bytes)
     }
+    /// An address-sized field (`Elf32_Addr`/`Elf32_Off` or the 64-bit ones).
+    fn addr(&self, arch: Arch, at: u64) -> Option<u64> {
+        if arch.is_64bit() {
+            self.u64(at)
+        } else {
+            self.u32(at).map(u64::from)
+        }
+    }
     /// The bytes `[offset, offset + len)`, if the file has them.
     fn range(&self, offset: u64, len: u64) -> Option<&[u8]> {
         let start = usize::try_from(offset).ok()?;
@@ -202,13 +345,20 @@ fn malformed(what: impl Into<String>) -> Error {
     Error::Malformed(what.into())
 }
 
-/// Checks that `file` is a program the harness can run and returns what
-/// the loader needs from it.
+/// Checks that `file` is a program an aarch64 harness or kernel can run
+/// and returns what the loader needs from it: [`parse_for`] with
+/// [`Arch::Aarch64`].
 pub fn parse(file: &[u8]) -> Result<Program, Error> {
+    parse_for(Arch::Aarch64, file)
+}
+
+/// Checks that `file` is a static program for `arch` and returns what the
+/// loader needs from it.
+pub fn parse_for(arch: Arch, file: &[u8]) -> Result<Program, Error> {
     if file.starts_with(b"#!") {
         return Err(Error::Script);
     }
-    if file.len() < EHDR_SIZE {
+    if file.len() < arch.ehdr_size() {
         return Err(if file.starts_with(b"\x7fELF") || file.len() < 4 {
             Error::TooShort
         } else {
@@ -218,19 +368,37 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
     if !file.starts_with(b"\x7fELF") {
         return Err(Error::NotElf);
     }
-    // e_ident[EI_CLASS], e_ident[EI_DATA].
-    if file[4] != 2 {
-        return Err(Error::Not64Bit);
+    // e_ident[EI_CLASS] (1: ELFCLASS32, 2: ELFCLASS64), e_ident[EI_DATA].
+    match (arch.is_64bit(), file[4]) {
+        (true, 2) | (false, 1) => {}
+        (true, _) => return Err(Error::Not64Bit),
+        (false, _) => return Err(Error::Not32Bit),
     }
     if file[5] != 1 {
         return Err(Error::BigEndian);
     }
     let bytes = Bytes(file);
-    let header = |at: u64| bytes.u64(at).ok_or_else(|| malformed("short header"));
+    let at = arch.fields();
+    let phdr_size = arch.phdr_size();
+    let user_end = arch.user_addr_end();
+    let header = |at: u64| {
+        bytes
+            .addr(arch, at)
+            .ok_or_else(|| malformed("short header"))
+    };
     let e_type = bytes.u16(16).ok_or(Error::TooShort)?;
     let e_machine = bytes.u16(18).ok_or(Error::TooShort)?;
-    if e_machine != EM_AARCH64 {
-        return Err(Error::Machine(e_machine));
+    if e_machine != arch.machine() {
+        return Err(Error::Machine {
+            found: e_machine,
+            wanted: arch,
+        });
+    }
+    if arch == Arch::Arm {
+        let flags = bytes.u32(at.e_flags).ok_or(Error::TooShort)?;
+        if flags & EF_ARM_EABI_MASK == 0 {
+            return Err(Error::OldArmAbi(flags));
+        }
     }
     let kind = match e_type {
         ET_EXEC => Kind::Static,
@@ -238,18 +406,18 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
         other => return Err(Error::Type(other)),
     };
     let entry = header(24)?;
-    let phoff = header(32)?;
-    let phentsize = bytes.u16(54).ok_or(Error::TooShort)?;
-    let phnum = bytes.u16(56).ok_or(Error::TooShort)?;
-    if usize::from(phentsize) != PHDR_SIZE {
+    let phoff = header(at.e_phoff)?;
+    let phentsize = bytes.u16(at.e_phentsize).ok_or(Error::TooShort)?;
+    let phnum = bytes.u16(at.e_phnum).ok_or(Error::TooShort)?;
+    if usize::from(phentsize) != phdr_size {
         return Err(malformed(format!(
-            "e_phentsize is {phentsize}, not {PHDR_SIZE}"
+            "e_phentsize is {phentsize}, not {phdr_size}"
         )));
     }
     if phnum == 0 {
         return Err(malformed("no program headers"));
     }
-    let table_len = u64::from(phnum) * PHDR_SIZE as u64;
+    let table_len = u64::from(phnum) * phdr_size as u64;
     if bytes.range(phoff, table_len).is_none() {
         return Err(malformed("the program headers lie outside the file"));
     }
@@ -259,12 +427,23 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
     let mut dynamic = None;
     let mut exec_stack = false;
     for i in 0..u64::from(phnum) {
-        let ph = phoff + i * PHDR_SIZE as u64;
+        let ph = phoff + i * phdr_size as u64;
         // Inside the table checked above, so every read succeeds.
-        let field = |at: u64| bytes.u64(ph + at).ok_or_else(|| malformed("short phdr"));
+        let field = |at: u64| {
+            bytes
+                .addr(arch, ph + at)
+                .ok_or_else(|| malformed("short phdr"))
+        };
         let p_type = bytes.u32(ph).ok_or_else(|| malformed("short phdr"))?;
-        let p_flags = bytes.u32(ph + 4).ok_or_else(|| malformed("short phdr"))?;
-        let (offset, vaddr, filesz, memsz) = (field(8)?, field(16)?, field(32)?, field(40)?);
+        let p_flags = bytes
+            .u32(ph + at.p_flags)
+            .ok_or_else(|| malformed("short phdr"))?;
+        let (offset, vaddr, filesz, memsz) = (
+            field(at.p_offset)?,
+            field(at.p_vaddr)?,
+            field(at.p_filesz)?,
+            field(at.p_memsz)?,
+        );
         match p_type {
             PT_INTERP => {
                 let path = bytes
@@ -288,7 +467,7 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
                     )));
                 }
                 match vaddr.checked_add(memsz) {
-                    Some(end) if end <= USER_ADDR_END => {}
+                    Some(end) if end <= user_end => {}
                     _ => {
                         return Err(malformed(format!(
                             "segment at {vaddr:#x} ends beyond user space"
@@ -328,19 +507,25 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
             return Err(Error::SharedLibrary);
         }
         if let Some((offset, len)) = dynamic {
-            if let Some(needed) = needed_count(&bytes, offset, len) {
+            if let Some(needed) = needed_count(&bytes, arch, offset, len) {
                 return Err(Error::Needs(needed));
             }
         }
     }
     // The whole image must fit user space once placed; a static-PIE's image
     // is moved as a whole, so only its size matters.
-    if kind == Kind::StaticPie && last.end() - first.vaddr > USER_ADDR_END / 2 {
+    if kind == Kind::StaticPie && last.end() - first.vaddr > user_end / 2 {
         return Err(malformed(
             "the segments span more than half the address space",
         ));
     }
-    let runs_entry = |s: &Segment| s.flags & PF_X != 0 && s.vaddr <= entry && entry < s.end();
+    // On Arm, bit 0 of the entry point selects Thumb; the code is at the
+    // even address.
+    let code = match arch {
+        Arch::Aarch64 => entry,
+        Arch::Arm => entry & !1,
+    };
+    let runs_entry = |s: &Segment| s.flags & PF_X != 0 && s.vaddr <= code && code < s.end();
     if !segments.iter().any(runs_entry) {
         return Err(malformed(format!(
             "the entry point {entry:#x} is not in an executable segment"
@@ -356,6 +541,7 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
         .or(pt_phdr)
         .ok_or_else(|| malformed("the program headers are not in a loadable segment"))?;
     Ok(Program {
+        arch,
         kind,
         entry,
         phdr,
@@ -367,10 +553,12 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
 
 /// `Some(description)` if the dynamic section at `offset` names a
 /// `DT_NEEDED` library: such a program cannot run without a dynamic linker.
-fn needed_count(bytes: &Bytes<'_>, offset: u64, len: u64) -> Option<String> {
+fn needed_count(bytes: &Bytes<'_>, arch: Arch, offset: u64, len: u64) -> Option<String> {
+    // One entry: a signed tag and a value, each a word.
+    let entry = 2 * arch.word();
     let mut count = 0;
-    for i in 0..len / 16 {
-        let Some(tag) = bytes.u64(offset + i * 16) else {
+    for i in 0..len / entry {
+        let Some(tag) = bytes.addr(arch, offset + i * entry) else {
             break;
         };
         match tag {
@@ -453,7 +641,7 @@ impl Program {
             // its new base moves down).
             let start = page_down(segment.vaddr.wrapping_add(bias));
             let end = page_up(segment.end().wrapping_add(bias))?;
-            if end <= start || end > USER_ADDR_END {
+            if end <= start || end > self.arch.user_addr_end() {
                 return None;
             }
             let prot = protection(segment.flags);
@@ -493,11 +681,15 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    /// A little ELF64 file: header, program headers right after it, then
-    /// `body` bytes.
+    /// A little ELF64 (or, with `class32`, ELF32) file: header, program
+    /// headers right after it, then `body` bytes. The field offsets are
+    /// written out here from the ELF specification, independently of
+    /// [`Arch`]'s table.
     struct Builder {
+        class32: bool,
         e_type: u16,
         machine: u16,
+        e_flags: u32,
         entry: u64,
         phdrs: Vec<(u32, u32, u64, u64, u64, u64)>, // type, flags, offset, vaddr, filesz, memsz
         size: usize,
@@ -508,8 +700,10 @@ mod tests {
         /// covering the headers, data RW with bss after it.
         fn static_exe() -> Builder {
             Builder {
+                class32: false,
                 e_type: ET_EXEC,
                 machine: EM_AARCH64,
+                e_flags: 0,
                 entry: 0x400100,
                 phdrs: vec![
                     (PT_LOAD, PF_R | PF_X, 0, 0x400000, 0x1000, 0x1000),
@@ -520,8 +714,30 @@ mod tests {
             }
         }
 
+        /// The same as a static armhf EABI5 executable (ELF32, `EM_ARM`,
+        /// linked at 0x10000 as arm-linux-gnueabihf-ld does) with a Thumb
+        /// entry point.
+        fn static_arm_exe() -> Builder {
+            Builder {
+                class32: true,
+                e_type: ET_EXEC,
+                machine: 40,
+                e_flags: 0x0500_0400, // EF_ARM_EABI_VER5 | EF_ARM_ABI_FLOAT_HARD
+                entry: 0x10101,
+                phdrs: vec![
+                    (PT_LOAD, PF_R | PF_X, 0, 0x10000, 0x1000, 0x1000),
+                    (PT_LOAD, PF_R | PF_W, 0x1000, 0x21000, 0x100, 0x2000),
+                    (PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 0),
+                ],
+                size: 0x1100,
+            }
+        }
+
         fn bytes(&self) -> Vec<u8> {
-            let mut file = vec![0u8; self.size.max(EHDR_SIZE + PHDR_SIZE * self.phdrs.len())];
+            if self.class32 {
+                return self.bytes32();
+            }
+            let mut file = vec![0u8; self.size.max(64 + 56 * self.phdrs.len())];
             file[..4].copy_from_slice(b"\x7fELF");
             file[4] = 2;
             file[5] = 1;
@@ -529,13 +745,14 @@ mod tests {
             file[16..18].copy_from_slice(&self.e_type.to_le_bytes());
             file[18..20].copy_from_slice(&self.machine.to_le_bytes());
             file[24..32].copy_from_slice(&self.entry.to_le_bytes());
-            file[32..40].copy_from_slice(&(EHDR_SIZE as u64).to_le_bytes());
-            file[52..54].copy_from_slice(&(EHDR_SIZE as u16).to_le_bytes());
-            file[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+            file[32..40].copy_from_slice(&64u64.to_le_bytes());
+            file[48..52].copy_from_slice(&self.e_flags.to_le_bytes());
+            file[52..54].copy_from_slice(&64u16.to_le_bytes());
+            file[54..56].copy_from_slice(&56u16.to_le_bytes());
             file[56..58].copy_from_slice(&(self.phdrs.len() as u16).to_le_bytes());
             for (i, &(p_type, flags, offset, vaddr, filesz, memsz)) in self.phdrs.iter().enumerate()
             {
-                let ph = &mut file[EHDR_SIZE + i * PHDR_SIZE..][..PHDR_SIZE];
+                let ph = &mut file[64 + i * 56..][..56];
                 ph[0..4].copy_from_slice(&p_type.to_le_bytes());
                 ph[4..8].copy_from_slice(&flags.to_le_bytes());
                 ph[8..16].copy_from_slice(&offset.to_le_bytes());
@@ -546,6 +763,179 @@ mod tests {
                 ph[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
             }
             file
+        }
+
+        /// `Elf32_Ehdr` (52 bytes) and `Elf32_Phdr`s (32 bytes each):
+        /// addresses are 4 bytes, and `p_flags` comes after `p_memsz`.
+        fn bytes32(&self) -> Vec<u8> {
+            let w = |v: u64| u32::try_from(v).unwrap().to_le_bytes();
+            let mut file = vec![0u8; self.size.max(52 + 32 * self.phdrs.len())];
+            file[..4].copy_from_slice(b"\x7fELF");
+            file[4] = 1;
+            file[5] = 1;
+            file[6] = 1;
+            file[16..18].copy_from_slice(&self.e_type.to_le_bytes());
+            file[18..20].copy_from_slice(&self.machine.to_le_bytes());
+            file[20..24].copy_from_slice(&1u32.to_le_bytes());
+            file[24..28].copy_from_slice(&w(self.entry));
+            file[28..32].copy_from_slice(&52u32.to_le_bytes());
+            file[36..40].copy_from_slice(&self.e_flags.to_le_bytes());
+            file[40..42].copy_from_slice(&52u16.to_le_bytes());
+            file[42..44].copy_from_slice(&32u16.to_le_bytes());
+            file[44..46].copy_from_slice(&(self.phdrs.len() as u16).to_le_bytes());
+            for (i, &(p_type, flags, offset, vaddr, filesz, memsz)) in self.phdrs.iter().enumerate()
+            {
+                let ph = &mut file[52 + i * 32..][..32];
+                ph[0..4].copy_from_slice(&p_type.to_le_bytes());
+                ph[4..8].copy_from_slice(&w(offset));
+                ph[8..12].copy_from_slice(&w(vaddr));
+                ph[12..16].copy_from_slice(&w(vaddr));
+                ph[16..20].copy_from_slice(&w(filesz));
+                ph[20..24].copy_from_slice(&w(memsz));
+                ph[24..28].copy_from_slice(&flags.to_le_bytes());
+                ph[28..32].copy_from_slice(&0x1000u32.to_le_bytes());
+            }
+            file
+        }
+    }
+
+    fn parse_arm(file: &[u8]) -> Result<Program, Error> {
+        parse_for(Arch::Arm, file)
+    }
+
+    #[test]
+    fn static_arm_executable_is_accepted_with_its_segments_phdr_and_thumb_entry() {
+        let program = parse_arm(&Builder::static_arm_exe().bytes()).unwrap();
+        assert_eq!(program.arch, Arch::Arm);
+        assert_eq!(program.kind, Kind::Static);
+        assert_eq!(program.entry, 0x10101, "the Thumb bit stays (AT_ENTRY)");
+        assert_eq!(
+            program.phdr, 0x10034,
+            "headers at file offset 52 of the text"
+        );
+        assert_eq!(program.phnum, 3);
+        assert_eq!(
+            program.segments,
+            vec![
+                Segment {
+                    vaddr: 0x10000,
+                    memsz: 0x1000,
+                    offset: 0,
+                    filesz: 0x1000,
+                    flags: PF_R | PF_X
+                },
+                Segment {
+                    vaddr: 0x21000,
+                    memsz: 0x2000,
+                    offset: 0x1000,
+                    filesz: 0x100,
+                    flags: PF_R | PF_W
+                },
+            ]
+        );
+        assert_eq!(
+            program.regions(0).unwrap(),
+            vec![
+                Region {
+                    start: 0x10000,
+                    end: 0x11000,
+                    prot: prot::READ | prot::EXEC
+                },
+                Region {
+                    start: 0x21000,
+                    end: 0x23000,
+                    prot: prot::READ | prot::WRITE
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn arm_entry_point_must_be_in_text_with_or_without_the_thumb_bit() {
+        let mut b = Builder::static_arm_exe();
+        b.entry = 0x10100; // ARM state
+        assert_eq!(parse_arm(&b.bytes()).unwrap().entry, 0x10100);
+        b.entry = 0x10fff; // Thumb code at 0x10ffe: the last halfword of text
+        assert!(parse_arm(&b.bytes()).is_ok());
+        b.entry = 0x11001; // Thumb, but past the text
+        assert!(matches!(parse_arm(&b.bytes()), Err(Error::Malformed(_))));
+        b.entry = 0x21001; // in data
+        assert!(matches!(parse_arm(&b.bytes()), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn each_arch_refuses_the_other_class_and_machine() {
+        let arm = Builder::static_arm_exe().bytes();
+        let arm64 = Builder::static_exe().bytes();
+        assert_eq!(parse(&arm), Err(Error::Not64Bit));
+        assert_eq!(parse_arm(&arm64), Err(Error::Not32Bit));
+        assert_eq!(
+            parse_arm(&arm64).unwrap_err().to_string(),
+            "a 64-bit ELF file"
+        );
+        // An ELF32 file of another machine (i386) names it.
+        let mut b = Builder::static_arm_exe();
+        b.machine = 3;
+        let err = parse_arm(&b.bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Machine {
+                found: 3,
+                wanted: Arch::Arm
+            }
+        );
+        assert!(err.to_string().contains("x86 (i386)"), "{err}");
+        assert!(err.to_string().ends_with("not 32-bit ARM"), "{err}");
+    }
+
+    #[test]
+    fn old_abi_arm_file_is_refused_as_linux_does() {
+        let mut b = Builder::static_arm_exe();
+        b.e_flags = 0x400; // hard-float flag, but EABI version 0
+        let err = parse_arm(&b.bytes()).unwrap_err();
+        assert_eq!(err, Error::OldArmAbi(0x400));
+        assert!(err.to_string().contains("old-ABI"), "{err}");
+        b.e_flags = 0x0400_0000; // EABI version 4, soft-float: fine
+        assert!(parse_arm(&b.bytes()).is_ok());
+    }
+
+    #[test]
+    fn arm_static_pie_moves_to_the_base_and_dynamic_entries_are_32_bit() {
+        let mut b = Builder::static_arm_exe();
+        b.e_type = ET_DYN;
+        b.entry = 0x101;
+        b.phdrs[0].3 = 0;
+        b.phdrs[1].3 = 0x11000;
+        b.phdrs
+            .push((PT_DYNAMIC, PF_R | PF_W, 0x1000, 0x11000, 0x18, 0x18));
+        let mut file = b.bytes();
+        // Elf32_Dyn: (d_tag, d_val), 4 bytes each. DT_DEBUG (21), then
+        // DT_NEEDED (1): a 64-bit reader would see one tag 0x15 and miss it.
+        file[0x1000..0x1004].copy_from_slice(&21u32.to_le_bytes());
+        file[0x1008..0x100c].copy_from_slice(&1u32.to_le_bytes());
+        assert!(matches!(parse_arm(&file), Err(Error::Needs(_))));
+        file[0x1008..0x100c].copy_from_slice(&0u32.to_le_bytes()); // DT_NULL
+        let program = parse_arm(&file).unwrap();
+        assert_eq!(program.kind, Kind::StaticPie);
+        let bias = program.load_bias(0x1000_0000);
+        assert_eq!(program.entry.wrapping_add(bias), 0x1000_0101);
+        assert_eq!(program.regions(bias).unwrap()[1].start, 0x1001_1000);
+    }
+
+    #[test]
+    fn arm_segments_beyond_4_gib_less_a_page_are_malformed() {
+        let mut b = Builder::static_arm_exe();
+        b.phdrs[1].3 = 0xffff_e000;
+        b.phdrs[1].5 = 0x2000; // ends at 0x1_0000_0000
+        assert!(matches!(parse_arm(&b.bytes()), Err(Error::Malformed(_))));
+        b.phdrs[1].5 = 0x1000; // ends at 0xffff_f000: the last user page
+        let program = parse_arm(&b.bytes()).unwrap();
+        // A static-PIE moved up past the end does not fit either.
+        assert_eq!(program.regions(0x1000), None);
+        // Truncated anywhere: an error, never a panic.
+        let file = Builder::static_arm_exe().bytes();
+        for len in 0..file.len() {
+            assert!(parse_arm(&file[..len]).is_err(), "truncated to {len}");
         }
     }
 
@@ -611,7 +1001,14 @@ mod tests {
         let mut b = Builder::static_exe();
         b.machine = 62;
         let err = parse(&b.bytes()).unwrap_err();
-        assert_eq!(err, Error::Machine(62));
+        assert_eq!(
+            err,
+            Error::Machine {
+                found: 62,
+                wanted: Arch::Aarch64
+            }
+        );
+        assert!(err.to_string().ends_with("not aarch64"), "{err}");
         assert!(err.to_string().contains("x86-64"), "{err}");
     }
 

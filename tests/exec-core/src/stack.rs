@@ -3,15 +3,16 @@
 //! writes the tables; Linux 6.12), computed as bytes so the host tests can
 //! read it back.
 //!
-//! From the top of the stack down:
+//! From the top of the stack down (a word is 8 bytes for an aarch64
+//! program, 4 for a 32-bit Arm one: [`Arch::word`]):
 //!
 //! ```text
-//! top      8 zero bytes                      (bprm->p = vm_end - sizeof(void *))
+//! top      one zero word                     (bprm->p = vm_end - sizeof(void *))
 //!          execfn string                     (AT_EXECFN)
 //!          envp strings, the last one highest
 //!          argv strings, argv[0] lowest
 //!          (aligned down to 16)
-//!          platform string "aarch64"         (AT_PLATFORM)
+//!          platform string "aarch64" ("v7l") (AT_PLATFORM)
 //!          16 random bytes                   (AT_RANDOM)
 //!          padding
 //! sp ->    argc
@@ -24,6 +25,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::CStr;
 use core::fmt;
+
+use crate::elf::Arch;
 
 /// End of the auxiliary vector.
 pub const AT_NULL: u64 = 0;
@@ -68,15 +71,14 @@ pub const AT_SYSINFO_EHDR: u64 = loader::AT_SYSINFO_EHDR;
 /// Minimal signal stack size the kernel's signal frames need.
 pub const AT_MINSIGSTKSZ: u64 = 51;
 
-/// Size of one stack word.
-const WORD: u64 = 8;
-
 /// The strings placed at the top of the stack and their addresses: the
 /// first half of building the stack. The auxiliary vector needs the
 /// addresses of three of them ([`Strings::execfn`], [`Strings::platform`],
 /// [`Strings::random`]); [`Strings::finish`] then writes the tables below.
 #[derive(Clone, Debug)]
 pub struct Strings {
+    /// Whose stack: the word size, and `AT_PHENT`.
+    arch: Arch,
     top: u64,
     /// Lowest address used so far.
     low: u64,
@@ -115,7 +117,8 @@ impl fmt::Display for TooBig {
 /// with this `sp`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InitialStack {
-    /// The initial stack pointer, 16-byte aligned; `argc` is the word there.
+    /// The initial stack pointer, 16-byte aligned (for every arch, as
+    /// Linux's `STACK_ROUND`); `argc` is the word there.
     pub sp: u64,
     /// The memory from `sp` to the top of the stack.
     pub bytes: Vec<u8>,
@@ -126,8 +129,9 @@ fn with_nul(s: &CStr) -> Vec<u8> {
 }
 
 impl Strings {
-    /// Places the strings below `top` (16-byte aligned: the end of the
-    /// stack mapping) in Linux's order.
+    /// Places the strings of an aarch64 program below `top` (16-byte
+    /// aligned: the end of the stack mapping) in Linux's order:
+    /// [`Strings::for_arch`] with [`Arch::Aarch64`].
     pub fn new(
         top: u64,
         argv: &[&CStr],
@@ -136,11 +140,27 @@ impl Strings {
         platform: &CStr,
         random: [u8; 16],
     ) -> Strings {
+        Strings::for_arch(Arch::Aarch64, top, argv, envp, execfn, platform, random)
+    }
+
+    /// Places the strings of an `arch` program below `top` (16-byte
+    /// aligned: the end of the stack mapping) in Linux's order. For
+    /// [`Arch::Arm`] every address must be below 4 GiB.
+    pub fn for_arch(
+        arch: Arch,
+        top: u64,
+        argv: &[&CStr],
+        envp: &[&CStr],
+        execfn: &CStr,
+        platform: &CStr,
+        random: [u8; 16],
+    ) -> Strings {
         let mut s = Strings {
+            arch,
             top,
             // Linux starts one word below the end of the stack mapping and
             // leaves that word zero.
-            low: top - WORD,
+            low: top - arch.word(),
             pieces: Vec::new(),
             argv: Vec::new(),
             envp: Vec::new(),
@@ -173,11 +193,14 @@ impl Strings {
 
     /// Writes argc, the argv and envp pointer arrays and `auxv` (which must
     /// end with `AT_NULL`) below the strings and returns the stack, or
-    /// [`TooBig`] if it would take more than `limit` bytes.
+    /// [`TooBig`] if it would take more than `limit` bytes. Each is one
+    /// word of the arch's size (a 32-bit program's words are the low 32 bits
+    /// of the values, which must fit).
     pub fn finish(self, auxv: &[(u64, u64)], limit: u64) -> Result<InitialStack, TooBig> {
+        let word = self.arch.word();
         let words = 1 + (self.argv.len() as u64 + 1) + (self.envp.len() as u64 + 1);
         let aux_words = 2 * auxv.len() as u64;
-        let table = (words + aux_words) * WORD;
+        let table = (words + aux_words) * word;
         // STACK_ROUND: the table ends at or below the random bytes and
         // starts 16-byte aligned.
         let needed = (self.top - self.low) + table + 15;
@@ -202,8 +225,9 @@ impl Strings {
         for &(key, value) in auxv {
             words.extend([key, value]);
         }
-        for (i, word) in words.iter().enumerate() {
-            put(sp + i as u64 * WORD, &word.to_le_bytes());
+        for (i, value) in words.iter().enumerate() {
+            let bytes = value.to_le_bytes();
+            put(sp + i as u64 * word, &bytes[..word as usize]);
         }
         Ok(InitialStack { sp, bytes })
     }
@@ -239,7 +263,9 @@ pub struct AuxFacts {
 
 /// The auxiliary vector of a static program, in the order of Linux 6.12
 /// arm64 (`ARCH_DLINFO` first, then `create_elf_tables`), ending with
-/// `AT_NULL`.
+/// `AT_NULL`. For a 32-bit Arm program (`COMPAT_ARCH_DLINFO`: only
+/// `AT_SYSINFO_EHDR`) leave `minsigstksz` `None`; `AT_PHENT` follows the
+/// strings' [`Arch`].
 pub fn aux_vector(facts: &AuxFacts, strings: &Strings) -> Vec<(u64, u64)> {
     let mut aux = vec![(AT_SYSINFO_EHDR, facts.sysinfo_ehdr)];
     if let Some(size) = facts.minsigstksz {
@@ -250,7 +276,7 @@ pub fn aux_vector(facts: &AuxFacts, strings: &Strings) -> Vec<(u64, u64)> {
         (AT_PAGESZ, 4096),
         (AT_CLKTCK, 100),
         (AT_PHDR, facts.phdr),
-        (AT_PHENT, crate::elf::PHDR_SIZE as u64),
+        (AT_PHENT, strings.arch.phdr_size() as u64),
         (AT_PHNUM, facts.phnum),
         (AT_BASE, 0),
         (AT_FLAGS, 0),
@@ -299,15 +325,20 @@ mod tests {
 
     const TOP: u64 = 0x7000_0000;
 
-    /// Reads the stack back the way a libc's `_start` does.
+    /// Reads the stack back the way a libc's `_start` does, with words of
+    /// `word` bytes.
     struct Reader<'a> {
         stack: &'a InitialStack,
+        word: u64,
     }
 
     impl Reader<'_> {
         fn word(&self, addr: u64) -> u64 {
             let at = (addr - self.stack.sp) as usize;
-            u64::from_le_bytes(self.stack.bytes[at..at + 8].try_into().unwrap())
+            let mut bytes = [0u8; 8];
+            bytes[..self.word as usize]
+                .copy_from_slice(&self.stack.bytes[at..at + self.word as usize]);
+            u64::from_le_bytes(bytes)
         }
         fn string(&self, addr: u64) -> &[u8] {
             let at = (addr - self.stack.sp) as usize;
@@ -316,26 +347,27 @@ mod tests {
         }
         /// argv, envp and auxv as `_start` finds them.
         fn parse(&self) -> Seen<'_> {
+            let w = self.word;
             let mut p = self.stack.sp;
             let argc = self.word(p);
-            p += 8;
+            p += w;
             let argv = (0..argc)
-                .map(|i| self.string(self.word(p + 8 * i)))
+                .map(|i| self.string(self.word(p + w * i)))
                 .collect();
-            p += 8 * argc;
+            p += w * argc;
             assert_eq!(self.word(p), 0, "argv ends with NULL");
-            p += 8;
+            p += w;
             let mut envp = Vec::new();
             while self.word(p) != 0 {
                 envp.push(self.string(self.word(p)));
-                p += 8;
+                p += w;
             }
-            p += 8;
+            p += w;
             let mut auxv = Vec::new();
             loop {
-                let (key, value) = (self.word(p), self.word(p + 8));
+                let (key, value) = (self.word(p), self.word(p + w));
                 auxv.push((key, value));
-                p += 16;
+                p += 2 * w;
                 if key == AT_NULL {
                     break;
                 }
@@ -369,7 +401,10 @@ mod tests {
     #[test]
     fn start_reads_back_argc_argv_envp_and_auxv() {
         let (strings, stack) = build(&[c"/tmp/prog", c"a", c"b c"], &[c"HOME=/root", c"X=1"]);
-        let reader = Reader { stack: &stack };
+        let reader = Reader {
+            stack: &stack,
+            word: 8,
+        };
         let Seen { argv, envp, auxv } = reader.parse();
         assert_eq!(argv, [&b"/tmp/prog"[..], b"a", b"b c"]);
         assert_eq!(envp, [&b"HOME=/root"[..], b"X=1"]);
@@ -476,5 +511,85 @@ mod tests {
         let err = strings.finish(&[(AT_NULL, 0)], 64 * 1024).unwrap_err();
         assert!(err.needed > 400_000 && err.limit == 64 * 1024, "{err:?}");
         assert!(err.to_string().starts_with("argument list too long"));
+    }
+
+    /// A 32-bit Arm program's stack, below `TOP32`.
+    const TOP32: u64 = 0xf700_0000;
+
+    fn build_arm(argv: &[&CStr], envp: &[&CStr]) -> (Strings, InitialStack, Vec<(u64, u64)>) {
+        let strings = Strings::for_arch(Arch::Arm, TOP32, argv, envp, argv[0], c"v7l", [9; 16]);
+        let facts = AuxFacts {
+            sysinfo_ehdr: 0xf77f_2000,
+            minsigstksz: None,
+            hwcap: 0x0040_b0d7,
+            hwcap2: 0x1f,
+            entry: 0x10101,
+            phdr: 0x10034,
+            phnum: 9,
+            uid: 1000,
+            ..AuxFacts::default()
+        };
+        let auxv = aux_vector(&facts, &strings);
+        let stack = strings.clone().finish(&auxv, 1 << 20).unwrap();
+        (strings, stack, auxv)
+    }
+
+    #[test]
+    fn arm_start_reads_back_4_byte_argc_argv_envp_and_auxv() {
+        let (strings, stack, auxv_in) =
+            build_arm(&[c"/client", c"-x", c"y z"], &[c"PATH=/", c"TZ=UTC"]);
+        let reader = Reader {
+            stack: &stack,
+            word: 4,
+        };
+        let Seen { argv, envp, auxv } = reader.parse();
+        assert_eq!(argv, [&b"/client"[..], b"-x", b"y z"]);
+        assert_eq!(envp, [&b"PATH=/"[..], b"TZ=UTC"]);
+        assert_eq!(auxv, auxv_in, "every pair read back with 4-byte words");
+        let get = |key| auxv.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        assert_eq!(auxv[0], (AT_SYSINFO_EHDR, 0xf77f_2000), "first, as Linux");
+        assert_eq!(get(AT_MINSIGSTKSZ), None);
+        assert_eq!(get(AT_PHENT), Some(32), "sizeof(Elf32_Phdr)");
+        assert_eq!(get(AT_PHDR), Some(0x10034));
+        assert_eq!(get(AT_PHNUM), Some(9));
+        assert_eq!(get(AT_ENTRY), Some(0x10101));
+        assert_eq!(get(AT_HWCAP), Some(0x0040_b0d7));
+        assert_eq!(get(AT_HWCAP2), Some(0x1f));
+        assert_eq!(get(AT_UID), Some(1000));
+        assert_eq!(get(AT_PAGESZ), Some(4096));
+        assert_eq!(reader.string(get(AT_EXECFN).unwrap()), b"/client");
+        assert_eq!(reader.string(get(AT_PLATFORM).unwrap()), b"v7l");
+        let random = get(AT_RANDOM).unwrap();
+        assert_eq!(random, strings.random);
+        let at = (random - stack.sp) as usize;
+        assert_eq!(stack.bytes[at..at + 16], [9; 16]);
+        // The whole table is 4-byte words: argc + 3 argv + NULL + 2 envp +
+        // NULL, then the pairs, and it ends below the random bytes.
+        let table = 4 * (1 + 4 + 3) + 8 * auxv.len() as u64;
+        assert!(stack.sp + table <= strings.random);
+        assert!(
+            strings.random - (stack.sp + table) < 16,
+            "no more than alignment"
+        );
+    }
+
+    #[test]
+    fn arm_stack_is_aligned_with_a_4_byte_zero_word_on_top() {
+        for n in 0..8 {
+            let args: Vec<std::ffi::CString> = (0..n)
+                .map(|i| std::ffi::CString::new("x".repeat(i * 3 + 1)).unwrap())
+                .collect();
+            let mut argv: Vec<&CStr> = vec![c"p"];
+            argv.extend(args.iter().map(|a| a.as_c_str()));
+            let (strings, stack, _) = build_arm(&argv, &[c"A=B"]);
+            assert_eq!(stack.sp % 16, 0, "{n} extra arguments");
+            assert_eq!(stack.sp + stack.bytes.len() as u64, TOP32);
+            assert_eq!(
+                strings.execfn,
+                TOP32 - 4 - 2,
+                "\"p\\0\" right below one word"
+            );
+            assert_eq!(stack.bytes[stack.bytes.len() - 4..], [0; 4]);
+        }
     }
 }

@@ -15,26 +15,60 @@
 
 use std::convert::Infallible;
 use std::ffi::{c_char, CStr, OsStr};
+use std::mem::size_of;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::ptr;
 
 use loader::{
-    clock, Clocks, Config, CounterSource, DataPage, Layout, Timespec, Writer, IMAGE_PADDED,
-    NSEC_PER_SEC, PAGE_SIZE,
+    clock, Clocks, Config, CounterSource, DataPage, Layout, Timespec, Writer, NSEC_PER_SEC,
+    PAGE_SIZE,
 };
-use vdso_exec_core::elf::{self, prot, Program};
+use vdso_exec_core::elf::{self, prot, Arch, Program};
 use vdso_exec_core::stack::{self, AuxFacts, Strings};
 
 use crate::cli::{self, Command, Invocation, USAGE};
 use crate::{sys, ticker};
 
+/// The programs this harness runs: aarch64 ones, or 32-bit Arm ones in the
+/// armv7 build (which runs as a compat task on arm64 Linux).
+#[cfg(target_arch = "aarch64")]
+const ARCH: Arch = Arch::Aarch64;
+/// The programs this harness runs: aarch64 ones, or 32-bit Arm ones in the
+/// armv7 build (which runs as a compat task on arm64 Linux).
+#[cfg(target_arch = "arm")]
+const ARCH: Arch = Arch::Arm;
+
+// The vDSO image the client gets, padded to whole pages: the aarch64 one,
+// or for an Arm client the 32-bit compat image. It must fit `Layout`.
+#[cfg(target_arch = "arm")]
+use loader::compat::{IMAGE_PADDED, IMAGE_PAGES};
+#[cfg(target_arch = "aarch64")]
+use loader::{IMAGE_PADDED, IMAGE_PAGES};
+const _: () = assert!(loader::DATA_PAGE_OFFSET + IMAGE_PAGES * PAGE_SIZE <= Layout::SIZE);
+
+/// `AT_PLATFORM`: what Linux says for the harness's kind of program.
+#[cfg(target_arch = "aarch64")]
+const PLATFORM: &CStr = c"aarch64";
+/// `AT_PLATFORM`: "v7l", what an ARMv7 Linux says (arm64 Linux says "v8l"
+/// to compat tasks; static clients do not look).
+#[cfg(target_arch = "arm")]
+const PLATFORM: &CStr = c"v7l";
+
 /// Where a static-PIE client is loaded: 64 GiB, far below the harness
 /// (256 GiB, see `build.rs`) and qemu-aarch64's mmap area (0x55_0000_0000),
 /// far above every `ET_EXEC` client (0x400000 for glibc and musl, 0x10000 for
 /// Go). Fixed rather than random, so runs are reproducible.
+#[cfg(target_arch = "aarch64")]
 pub const CLIENT_PIE_BASE: u64 = 0x10_0000_0000;
+/// Where a static-PIE client is loaded in the armv7 build: 256 MiB, below
+/// the harness (768 MiB, see `build.rs`), qemu-arm's mmap area (from 1 GiB
+/// up) and Linux's (from below the stack, near 4 GiB, down), above every
+/// `ET_EXEC` client (0x10000 for arm glibc, musl and Go). Fixed rather
+/// than random, so runs are reproducible.
+#[cfg(target_arch = "arm")]
+pub const CLIENT_PIE_BASE: u64 = 0x1000_0000;
 /// The lowest address Linux maps by default (`vm.mmap_min_addr`).
 const MMAP_MIN_ADDR: usize = 0x1_0000;
 /// The client's stack, as Linux's default `ulimit -s` (8 MiB).
@@ -49,8 +83,13 @@ const ARG_LIMIT: u64 = (STACK_SIZE / 4) as u64;
 /// first.
 const CLIENT_START_MARKER: &CStr = c"/vdso-exec/client-start";
 /// What the harness runs, for every "cannot run this" message.
+#[cfg(target_arch = "aarch64")]
 const SUPPORTED: &str =
     "vdso-exec runs static aarch64 ELF executables (ET_EXEC or static-pie; glibc, musl, Go)";
+/// What the harness runs, for every "cannot run this" message.
+#[cfg(target_arch = "arm")]
+const SUPPORTED: &str = "this vdso-exec runs static 32-bit ARM EABI ELF executables \
+     (ET_EXEC or static-pie; glibc, musl, Go)";
 
 /// Why the program cannot be started: the exit status and one line for
 /// stderr (without the `vdso-exec: ` prefix).
@@ -125,8 +164,9 @@ impl Start {
         };
         // SAFETY: the caller guarantees the kernel's layout from `argv` on:
         // argc pointers to NUL-terminated strings, NULL, environment
-        // pointers, NULL, (key, value) pairs up to AT_NULL. The strings live
-        // on the initial stack, which is never unmapped.
+        // pointers, NULL, (key, value) pairs of words (`usize`) up to
+        // AT_NULL. The strings live on the initial stack, which is never
+        // unmapped.
         unsafe {
             for i in 0..argc {
                 start.args.push(CStr::from_ptr(*argv.add(i)));
@@ -136,10 +176,10 @@ impl Start {
                 start.envp.push(CStr::from_ptr(*p));
                 p = p.add(1);
             }
-            let mut aux = p.add(1).cast::<u64>();
+            let mut aux = p.add(1).cast::<usize>();
             start.auxv_at = aux as usize;
             loop {
-                let (key, value) = (*aux, *aux.add(1));
+                let (key, value) = (*aux as u64, *aux.add(1) as u64);
                 if key == stack::AT_NULL {
                     break;
                 }
@@ -165,7 +205,8 @@ pub fn main(start: &Start) -> i32 {
         Ok(Command::Run(invocation)) => invocation,
         Ok(Command::Help) => {
             say(&format!(
-                "{USAGE}\nRuns a static aarch64 program with our vDSO mapped and the time published."
+                "{USAGE}\nRuns a static {} program with our vDSO mapped and the time published.",
+                ARCH.name()
             ));
             return 0;
         }
@@ -188,7 +229,8 @@ fn exec(invocation: &Invocation<'_>, start: &Start, log: &Log) -> Result<Infalli
     let path = Path::new(OsStr::from_bytes(invocation.program.to_bytes()));
     let name = path.display();
     let file = read_program(path)?;
-    let program = elf::parse(&file).map_err(|e| fail(format!("{name}: {e}; {SUPPORTED}")))?;
+    let program =
+        elf::parse_for(ARCH, &file).map_err(|e| fail(format!("{name}: {e}; {SUPPORTED}")))?;
     let bias = program.load_bias(CLIENT_PIE_BASE);
     load_segments(&file, &program, bias, log).map_err(|e| fail(format!("{name}: {e}")))?;
     drop(file);
@@ -531,19 +573,21 @@ fn build_stack(
     let top = (base + STACK_GUARD + STACK_SIZE) as u64;
 
     let random = sys::random16().map_err(errno("getrandom"))?;
-    let strings = Strings::new(
+    let strings = Strings::for_arch(
+        ARCH,
         top,
         &invocation.argv,
         &start.envp,
         invocation.program,
-        c"aarch64",
+        PLATFORM,
         random,
     );
     let (uid, euid, gid, egid) = sys::ids();
     let facts = AuxFacts {
         sysinfo_ehdr: layout.at_sysinfo_ehdr(),
         minsigstksz: start.aux(stack::AT_MINSIGSTKSZ),
-        // qemu computes the CPU features it emulates; pass them on.
+        // qemu (or Linux) computes the CPU features; pass them on (Go on
+        // 32-bit Arm exits unless AT_HWCAP shows VFP).
         hwcap: start.aux(stack::AT_HWCAP).unwrap_or(0),
         hwcap2: start.aux(stack::AT_HWCAP2).unwrap_or(0),
         phdr: program.phdr.wrapping_add(bias),
@@ -598,14 +642,16 @@ fn mirror_auxv_for_proc(start: &Start, auxv: &[(u64, u64)], log: &Log) {
     let slots = start.auxv.len() + 1;
     let (fitted, dropped) = stack::fit_auxv(auxv, slots);
     for (i, &(key, value)) in fitted.iter().enumerate() {
-        let at = (start.auxv_at + 16 * i) as *mut u64;
+        let at = (start.auxv_at + 2 * size_of::<usize>() * i) as *mut usize;
         // SAFETY: `fitted` has at most `slots` pairs, so `at` lies inside
         // the harness's own auxiliary vector on its initial stack (writable,
         // never unmapped). Only the harness's libc reads it (`getauxval`),
         // and it finds well-formed pairs ending in AT_NULL before and after.
+        // (A 32-bit harness's vector holds 32-bit words; the client's values
+        // are addresses and flags of a 32-bit process and fit.)
         unsafe {
-            at.write(key);
-            at.add(1).write(value);
+            at.write(key as usize);
+            at.add(1).write(value as usize);
         }
     }
     log.note(|| {

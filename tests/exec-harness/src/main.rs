@@ -77,9 +77,34 @@
 //! handlers and an alternate signal stack for its stack-overflow check.
 //! `execve` would reset handlers but keep "ignored", and the client would
 //! inherit state it never asked for (a client whose pipe closes must die of
-//! SIGPIPE). So on aarch64 the harness is a plain C `main`: std is used
+//! SIGPIPE). So the harness is a plain C `main`: std is used
 //! (files, formatting) but its runtime setup never runs, and the client
 //! starts with the signal dispositions and mask qemu gave the harness.
+//!
+//! # The armv7 build: 32-bit Arm clients
+//!
+//! Built for `armv7-unknown-linux-gnueabihf` (static glibc, std built from
+//! source: `xtask::build_armv7_bin(sh, "vdso-exec")`), the same code is a
+//! 32-bit harness that runs static 32-bit Arm EABI clients (ELF32,
+//! `EM_ARM`, `ET_EXEC` or static-PIE, ARM or Thumb entry) with the compat
+//! image `loader::compat::IMAGE` mapped in the same [`loader::Layout`]:
+//! 4-byte stack words, `AT_PHENT` 32, `AT_PLATFORM` "v7l", the harness's
+//! own `AT_HWCAP`/`AT_HWCAP2`, no `AT_MINSIGSTKSZ` (as arm64 Linux gives a
+//! compat task). What differs per arch is in `sys.rs` (syscall numbers,
+//! `clone` and the jump) and a few constants in `exec.rs`. Its places:
+//!
+//! | what | address |
+//! | --- | --- |
+//! | static clients (`ET_EXEC`) | where linked: glibc, musl and Go 0x10000 |
+//! | static-PIE clients | [`exec::CLIENT_PIE_BASE`] = 0x1000_0000 (256 MiB) |
+//! | the harness (brk after it) | 0x3000_0000 (768 MiB), set by `build.rs` |
+//! | vDSO, stacks | where the kernel puts mmaps (Linux: below the stack, near 4 GiB; qemu-arm: from 1 GiB) |
+//!
+//! It needs a kernel that lets AArch32 EL0 read `CNTVCT` (arm64 Linux
+//! does; qemu-arm 7.2 does not: the counter read is `SIGILL` there). Its
+//! marker `faccessat` passes mode [`vdso_linux_sys::MARKER_MODE`] (`0x7664`)
+//! so that a raw trace (`raw_syscalls:sys_enter`: `NR 334 (ffffff9c, ..,
+//! 7664, 0)`) shows it; the aarch64 marker is unchanged (mode 0).
 //!
 //! Build and run (or just `cargo xtask run -- PROGRAM ARGS...`):
 //!
@@ -90,26 +115,29 @@
 //! qemu-aarch64 target/aarch64/aarch64-unknown-linux-gnu/release/vdso-exec ./prog
 //! ```
 
-#![cfg_attr(target_arch = "aarch64", no_main)]
+#![cfg_attr(any(target_arch = "aarch64", target_arch = "arm"), no_main)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 // The pure part here (the command line) builds everywhere so the host can
 // test it; on other targets only the tests use it. The other pure parts, ELF
 // checks and stack layout, are the `vdso-exec-core` crate.
-#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+#[cfg_attr(
+    not(any(target_arch = "aarch64", target_arch = "arm")),
+    allow(dead_code)
+)]
 mod cli;
 
-#[cfg(target_arch = "aarch64")]
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 mod exec;
-#[cfg(target_arch = "aarch64")]
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 mod sys;
-#[cfg(target_arch = "aarch64")]
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 mod ticker;
 
 /// The C entry point, called by glibc's `__libc_start_main` with the
 /// kernel's `argc` and `argv` (see "Why `no_main`").
-#[cfg(target_arch = "aarch64")]
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 #[no_mangle]
 extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     // SAFETY: only the C runtime calls `main`, with the kernel's argc and
@@ -119,10 +147,10 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) 
     exec::main(&start)
 }
 
-#[cfg(not(target_arch = "aarch64"))]
+#[cfg(not(any(target_arch = "aarch64", target_arch = "arm")))]
 fn main() {
     eprintln!(
-        "vdso-exec runs only on aarch64 (e.g. under qemu-aarch64: `cargo xtask run -- PROGRAM`)"
+        "vdso-exec runs only on aarch64 or 32-bit Arm (e.g. under qemu-aarch64: `cargo xtask run -- PROGRAM`)"
     );
     std::process::exit(2);
 }

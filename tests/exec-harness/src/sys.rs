@@ -5,6 +5,11 @@
 //! Cache maintenance for copied code and the strace marker come from
 //! `vdso-linux-sys`.
 //!
+//! The wrappers are the same for aarch64 and 32-bit Arm; what differs is
+//! the syscall numbers (the `nr` modules), the time syscalls with a 64-bit
+//! `time_t` on Arm (`clock_gettime64`, `clock_getres_time64`), the `*32`
+//! id calls and `mmap2` there, and the two `asm!` blocks, one per arch.
+//!
 //! # Safety
 //!
 //! Each wrapper is the bare syscall: the kernel validates its arguments and
@@ -20,23 +25,59 @@ use loader::{Timespec, Timeval, Timezone};
 use vdso_linux_sys::syscall;
 pub use vdso_linux_sys::{strace_marker, sync_icache};
 
-const NR_FTRUNCATE: u64 = 46;
-const NR_CLOSE: u64 = 57;
-const NR_NANOSLEEP: u64 = 101;
-const NR_CLOCK_GETTIME: u64 = 113;
-const NR_CLOCK_GETRES: u64 = 114;
-const NR_RT_SIGPROCMASK: u64 = 135;
-const NR_GETTIMEOFDAY: u64 = 169;
-const NR_GETUID: u64 = 174;
-const NR_GETEUID: u64 = 175;
-const NR_GETGID: u64 = 176;
-const NR_GETEGID: u64 = 177;
-const NR_MUNMAP: u64 = 215;
-const NR_CLONE: u64 = 220;
-const NR_MMAP: u64 = 222;
-const NR_MPROTECT: u64 = 226;
-const NR_GETRANDOM: u64 = 278;
-const NR_MEMFD_CREATE: u64 = 279;
+use nr::*;
+
+/// aarch64 syscall numbers (`include/uapi/asm-generic/unistd.h`).
+#[cfg(target_arch = "aarch64")]
+mod nr {
+    pub const NR_FTRUNCATE: u64 = 46;
+    pub const NR_CLOSE: u64 = 57;
+    pub const NR_NANOSLEEP: u64 = 101;
+    pub const NR_CLOCK_GETTIME: u64 = 113;
+    pub const NR_CLOCK_GETRES: u64 = 114;
+    pub const NR_RT_SIGPROCMASK: u64 = 135;
+    pub const NR_GETTIMEOFDAY: u64 = 169;
+    pub const NR_GETUID: u64 = 174;
+    pub const NR_GETEUID: u64 = 175;
+    pub const NR_GETGID: u64 = 176;
+    pub const NR_GETEGID: u64 = 177;
+    pub const NR_MUNMAP: u64 = 215;
+    pub const NR_CLONE: u64 = 220;
+    pub const NR_MMAP: u64 = 222;
+    pub const NR_MPROTECT: u64 = 226;
+    pub const NR_GETRANDOM: u64 = 278;
+    pub const NR_MEMFD_CREATE: u64 = 279;
+}
+
+/// 32-bit Arm EABI syscall numbers (`arch/arm/tools/syscall.tbl`), as
+/// arm64 Linux serves them to a compat task.
+#[cfg(target_arch = "arm")]
+mod nr {
+    /// `ftruncate` with a 32-bit length (the data page's 4096 fits).
+    pub const NR_FTRUNCATE: u64 = 93;
+    pub const NR_CLOSE: u64 = 6;
+    /// `nanosleep` with a 32-bit `struct timespec` (see `nanosleep`).
+    pub const NR_NANOSLEEP: u64 = 162;
+    /// `clock_gettime64`: a 64-bit `struct __kernel_timespec`, as
+    /// [`Timespec`].
+    pub const NR_CLOCK_GETTIME: u64 = 403;
+    /// `clock_getres_time64`.
+    pub const NR_CLOCK_GETRES: u64 = 406;
+    pub const NR_RT_SIGPROCMASK: u64 = 175;
+    pub const NR_GETTIMEOFDAY: u64 = 78;
+    /// `getuid32` and friends: the 32-bit ids (plain `getuid` is 16-bit).
+    pub const NR_GETUID: u64 = 199;
+    pub const NR_GETEUID: u64 = 201;
+    pub const NR_GETGID: u64 = 200;
+    pub const NR_GETEGID: u64 = 202;
+    pub const NR_MUNMAP: u64 = 91;
+    pub const NR_CLONE: u64 = 120;
+    /// `mmap2`: the offset in pages; the harness's are always 0.
+    pub const NR_MMAP: u64 = 192;
+    pub const NR_MPROTECT: u64 = 125;
+    pub const NR_GETRANDOM: u64 = 384;
+    pub const NR_MEMFD_CREATE: u64 = 385;
+}
 
 /// `PROT_NONE`.
 pub const PROT_NONE: u32 = 0;
@@ -67,6 +108,10 @@ const CLONE_THREAD_FLAGS: u64 = 0x100 /* CLONE_VM */
     | 0x800 /* CLONE_SIGHAND */
     | 0x1_0000 /* CLONE_THREAD */
     | 0x4_0000 /* CLONE_SYSVSEM */;
+/// `CLONE_SETTLS`: on Arm the thread register `TPIDRURO` is read-only in
+/// user mode, so the new thread's is cleared by `clone` itself (tls = 0).
+#[cfg(target_arch = "arm")]
+const CLONE_SETTLS: u64 = 0x8_0000;
 
 /// A negative errno from a failed syscall.
 pub type Errno = i64;
@@ -105,7 +150,9 @@ pub fn clock_getres(id: i32) -> Result<Timespec, Errno> {
     result(ret).map(|_| ts)
 }
 
-/// The host's `gettimeofday`, for its timezone.
+/// The host's `gettimeofday`, for its timezone. (On Arm the kernel writes
+/// a 32-bit `struct timeval` into the first half of the returned
+/// [`Timeval`]; only the timezone, two `int`s on both, is meant for use.)
 pub fn gettimeofday() -> Result<(Timeval, Timezone), Errno> {
     let mut tv = Timeval::default();
     let mut tz = Timezone::default();
@@ -122,11 +169,16 @@ pub fn gettimeofday() -> Result<(Timeval, Timezone), Errno> {
 /// Sleeps for `ns` nanoseconds with the plain `nanosleep` syscall (glibc's
 /// `nanosleep` and Rust's `thread::sleep` are `clock_nanosleep`, which a
 /// trace would count as a clock syscall). Wakes early on a signal.
+///
+/// The request is the kernel's `struct timespec` of `long`s: 64-bit on
+/// aarch64 (as [`Timespec`]), 32-bit on Arm (where `nanosleep` has no
+/// 64-bit-time variant; a period fits).
 pub fn nanosleep(ns: u64) {
-    let request = Timespec {
-        tv_sec: (ns / 1_000_000_000) as i64,
-        tv_nsec: (ns % 1_000_000_000) as i64,
-    };
+    use core::ffi::c_long;
+    let request: [c_long; 2] = [
+        (ns / 1_000_000_000) as c_long,
+        (ns % 1_000_000_000) as c_long,
+    ];
     // SAFETY: the kernel reads one timespec from `request`; no remainder is
     // asked for.
     unsafe { syscall(NR_NANOSLEEP, [&raw const request as u64, 0, 0, 0, 0, 0]) };
@@ -293,6 +345,7 @@ pub fn ids() -> (u64, u64, u64, u64) {
     }
 }
 
+#[cfg(target_arch = "aarch64")]
 /// Starts a thread of this process that runs `entry(arg)` on the stack
 /// ending at `stack_top`, with the caller's signal mask, `TPIDR_EL0 = 0`
 /// (it has no TLS) and no libc thread bookkeeping. Returns its thread id.
@@ -342,6 +395,7 @@ pub unsafe fn spawn_thread(
     result(ret)
 }
 
+#[cfg(target_arch = "aarch64")]
 /// Starts the loaded program: sp = `sp`, every other register as Linux's
 /// `start_thread` leaves it (zero: x0 = 0 tells glibc's `_start` there is
 /// no `rtld_fini`; TPIDR_EL0, flags, FP/SIMD registers and their status
@@ -383,6 +437,102 @@ pub unsafe fn enter_program(entry: u64, sp: u64) -> ! {
             "br x17",
             sp = in(reg) sp,
             in("x17") entry,
+            options(noreturn, nostack),
+        )
+    }
+}
+
+/// Starts a thread of this process that runs `entry(arg)` on the stack
+/// ending at `stack_top`, with the caller's signal mask, `TPIDRURO = 0`
+/// (it has no TLS: `CLONE_SETTLS` with 0) and no libc thread bookkeeping.
+/// Returns its thread id.
+///
+/// # Safety
+///
+/// - `stack_top` is 16-byte aligned and the top of writable memory that
+///   nothing else uses, for as long as the process lives;
+/// - `entry` never returns and uses neither TLS nor libc, and `arg` is what
+///   it expects, valid for as long as the process lives.
+#[cfg(target_arch = "arm")]
+pub unsafe fn spawn_thread(
+    stack_top: usize,
+    entry: extern "C" fn(usize) -> !,
+    arg: usize,
+) -> Result<u64, Errno> {
+    let ret: u32;
+    // SAFETY: `clone` returns twice. The parent gets the new thread's id
+    // (or an error) in r0 and continues after the block like any syscall.
+    // The child starts after `svc` with every register copied but r0 = 0,
+    // sp = `stack_top` and TPIDRURO = 0 (CLONE_SETTLS, tls r3 = 0): it
+    // zeroes the frame pointer and link register so unwinders stop there,
+    // and calls `entry(arg)` from r5/r8 (`blx` also enters Thumb code),
+    // never coming back into the parent's Rust code. The caller vouches for
+    // the stack, `entry` and `arg`.
+    unsafe {
+        asm!(
+            "svc #0",
+            "cmp r0, #0",
+            "bne 2f",
+            "mov r11, #0",
+            "mov lr, #0",
+            "mov r0, r8",
+            "blx r5",
+            "udf #1",
+            "2:",
+            in("r7") NR_CLONE as u32,
+            inlateout("r0") (CLONE_THREAD_FLAGS | CLONE_SETTLS) as u32 => ret,
+            in("r1") stack_top,
+            in("r2") 0u32,
+            in("r3") 0u32,
+            in("r4") 0u32,
+            in("r5") entry as usize,
+            in("r8") arg,
+            options(nostack),
+        );
+    }
+    result(if ret >= 4095u32.wrapping_neg() {
+        i64::from(ret as i32)
+    } else {
+        i64::from(ret)
+    })
+}
+
+/// Starts the loaded program: sp = `sp`, every other register as Linux's
+/// `start_thread` leaves it (zero: r0 = 0 tells glibc's `_start` there is
+/// no `rtld_fini`; the flags, FPSCR and d0-d15 cleared; d16-d31, which a
+/// VFPv3-D16 CPU lacks, are left as they are), then `bx` to `entry`, which
+/// enters Thumb state if its bit 0 is set, as the kernel does for a Thumb
+/// `e_entry`. Only r12 (ip), the intra-procedure-call scratch register,
+/// keeps a value: the entry address, needed for the branch. TPIDRURO keeps
+/// the harness's value (user mode cannot write it); the client's libc sets
+/// its own before any use.
+///
+/// # Safety
+///
+/// `entry` is the loaded program's entry point and `sp` its initial stack
+/// as Linux would lay it out; from here on this thread belongs to that
+/// program and no Rust code of ours runs in it again.
+#[cfg(target_arch = "arm")]
+pub unsafe fn enter_program(entry: u64, sp: u64) -> ! {
+    // SAFETY: the caller vouches for `entry` and `sp`; the block never
+    // returns, so nothing it clobbers (r6, r7 and r11 included) matters to
+    // Rust.
+    unsafe {
+        asm!(
+            "mov sp, {sp}",
+            "mov r0, #0",
+            "vmsr fpscr, r0",
+            "msr APSR_nzcvq, r0",
+            "vmov d0, r0, r0", "vmov d1, r0, r0", "vmov d2, r0, r0", "vmov d3, r0, r0",
+            "vmov d4, r0, r0", "vmov d5, r0, r0", "vmov d6, r0, r0", "vmov d7, r0, r0",
+            "vmov d8, r0, r0", "vmov d9, r0, r0", "vmov d10, r0, r0", "vmov d11, r0, r0",
+            "vmov d12, r0, r0", "vmov d13, r0, r0", "vmov d14, r0, r0", "vmov d15, r0, r0",
+            "mov r1, #0", "mov r2, #0", "mov r3, #0", "mov r4, #0",
+            "mov r5, #0", "mov r6, #0", "mov r7, #0", "mov r8, #0",
+            "mov r9, #0", "mov r10, #0", "mov r11, #0", "mov lr, #0",
+            "bx r12",
+            sp = in(reg) sp as u32,
+            in("r12") entry as u32,
             options(noreturn, nostack),
         )
     }
