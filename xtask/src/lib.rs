@@ -124,9 +124,10 @@ fn build_cross(
     Ok(target_dir.join(target).join("release").join(package))
 }
 
-/// Lints the aarch64-only code (the kernel, the exec harness, the probe,
-/// the drop-in test, the benchmark, the seqlock stress test, the Rust client) with Debian's clippy, `-D warnings`: the host's
-/// `cargo clippy` sees only their host stubs.
+/// Lints the code the host's `cargo clippy` sees only as stubs, with
+/// Debian's clippy and `-D warnings`: the aarch64 programs (the kernel, the
+/// exec harness, the probe, the drop-in test, the benchmark, the seqlock
+/// stress test, the VM's init, the Rust client) and both images' own code.
 pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
     use anyhow::Context;
     prereq::ensure(sh, prereq::TEST)?;
@@ -168,6 +169,24 @@ pub fn clippy_aarch64(sh: &xshell::Shell) -> anyhow::Result<()> {
             .env("VDSO_KERNEL_PROGRAMS", "")
             .run()
             .with_context(|| format!("clippy found problems in {packages:?} (aarch64)"))?;
+    }
+    // The images' own code (`vdso` with `image`: the arch modules and the
+    // exports), for both targets; the compat one with `core` from source.
+    for flavor in build_vdso::FLAVORS {
+        let target_dir = root.join("target/clippy-image").join(flavor.name);
+        let target_dir = target_dir.to_str().context("non-UTF-8 path")?;
+        let mut args = vec!["check", "--quiet", "--manifest-path", manifest];
+        args.extend(["--package", "vdso", "--features", "image"]);
+        args.extend(["--target", flavor.target, "--target-dir", target_dir]);
+        if flavor.build_std {
+            args.push("-Zbuild-std=core");
+        }
+        prereq::aarch64_cargo(sh, &args)
+            .env("RUSTFLAGS", "-D warnings")
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("RUSTC_WORKSPACE_WRAPPER", prereq::CLIPPY_DRIVER)
+            .run()
+            .with_context(|| format!("clippy found problems in the {} image", flavor.name))?;
     }
     Ok(())
 }
