@@ -1,12 +1,15 @@
 // Command clocks-go reads the clocks the way a Go 1.19 program does, built
 // static for linux/arm64 (CGO_ENABLED=0) by tests/tests/e2e.rs and run under
 // qemu-aarch64, through our exec harness (vdso-exec, which gives it our
-// vDSO) or directly (no vDSO: the runtime falls back to the syscall).
+// vDSO) or directly (no vDSO: the runtime falls back to the syscall). The
+// same file, built for linux/arm (GOARM=7) by tests/tests/e2e_arm.rs, runs in
+// a Linux VM through the 32-bit harness and its compat vDSO.
 //
 // The Go runtime reads CLOCK_REALTIME (walltime) and CLOCK_MONOTONIC
-// (nanotime) through __kernel_clock_gettime@LINUX_2.6.39 when it finds it,
-// calling it on the g0 stack; it has no other vDSO call on arm64. Everything
-// else here is a raw syscall, as a Go program would make it.
+// (nanotime) through __kernel_clock_gettime@LINUX_2.6.39 when it finds it
+// (on linux/arm: __vdso_clock_gettime@LINUX_2.6, with a 32-bit timespec),
+// calling it on the g0 stack; it has no other vDSO call on arm64 or arm.
+// Everything else here is a raw syscall, as a Go program would make it.
 //
 //	clocks-go show      time.Now, runtime.nanotime, time.Since on several
 //	                    goroutines, a CPU-time clock and invalid ids
@@ -36,11 +39,19 @@ import (
 //go:linkname nanotime runtime.nanotime
 func nanotime() int64
 
-// linux/arm64 syscall numbers (the syscall package has no names for these).
-const (
-	sysClockGettime = 113
-	sysClockGetres  = 114
+// The clock syscall numbers (the syscall package has no names for these):
+// linux/arm64's, or linux/arm's old 32-bit-time_t calls, which match
+// syscall.Timespec there (tests/tests/e2e_arm.rs builds this file for
+// GOARCH=arm). Chosen at run time so this one file builds for both.
+var sysClockGettime, sysClockGetres uintptr = 113, 114
 
+func init() {
+	if runtime.GOARCH == "arm" {
+		sysClockGettime, sysClockGetres = 263, 264
+	}
+}
+
+const (
 	clockRealtime       = 0
 	clockMonotonic      = 1
 	clockProcessCputime = 2

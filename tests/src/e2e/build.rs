@@ -162,3 +162,176 @@ pub fn run_logged(mut command: Command, label: &str, timeout: Duration) -> Resul
         stderr_path,
     })
 }
+
+/// Where the 32-bit Arm end-to-end tests (`tests/e2e_arm.rs`) build and keep their programs
+/// and runs: `target/e2e-arm`.
+pub fn e2e_arm_dir() -> PathBuf {
+    root().join("target/e2e-arm")
+}
+
+/// The 32-bit Arm gcc and armhf musl's specs (musl 1.2.3: a 64-bit `time_t`).
+const ARM_GCC: &str = "arm-linux-gnueabihf-gcc";
+const ARM_MUSL_SPECS: &str = "/usr/lib/arm-linux-musleabihf/musl-gcc.specs";
+
+/// The C library of a 32-bit Arm C client.
+#[derive(Clone, Copy, Debug)]
+pub enum ArmLibc {
+    /// armhf musl 1.2.3 (Debian's `musl-dev:armhf`): a 64-bit `time_t`, and no vDSO use at
+    /// all (musl disabled vDSO `clock_gettime` on arm in 1.2.0 and re-enabled it only after
+    /// 1.2.3, in commit 41603c7706f8; Debian's `libc.a` has no `__vdsosym` caller).
+    Musl,
+    /// armhf static glibc 2.36 (`libc6-dev-armhf-cross`) with `_TIME_BITS=64`: looks up
+    /// `__vdso_clock_gettime64`, `__vdso_clock_gettime` and `__vdso_gettimeofday`@LINUX_2.6.
+    Glibc,
+}
+
+/// Builds `tests/clients/c/<source>` into `target/e2e-arm/c/<output>`: a static 32-bit Arm
+/// (armhf, ARMv7) program with a 64-bit `time_t`, checked to be a static `ET_EXEC` without
+/// an interpreter. The toolchain must be installed (`xtask::prereq::TEST`).
+pub fn arm_c_client(source: &str, output: &str, libc: ArmLibc) -> Result<PathBuf, String> {
+    let dir = e2e_arm_dir().join("c");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let out = dir.join(output);
+    let tmp = dir.join(format!("{output}.tmp"));
+    let mut gcc = Command::new(ARM_GCC);
+    match libc {
+        ArmLibc::Musl => gcc.args(["-specs", ARM_MUSL_SPECS]),
+        ArmLibc::Glibc => gcc.args(["-D_TIME_BITS=64", "-D_FILE_OFFSET_BITS=64"]),
+    };
+    gcc.args(["-static", "-O2", "-Wall", "-Wextra", "-o"])
+        .arg(&tmp)
+        .arg(root().join("tests/clients/c").join(source));
+    let result = gcc.output().map_err(|e| {
+        format!(
+            "cannot run {ARM_GCC} (Debian packages gcc-arm-linux-gnueabihf, musl-dev:armhf, \
+             libc6-dev-armhf-cross): {e}"
+        )
+    })?;
+    if !result.status.success() {
+        return Err(format!(
+            "{gcc:?} failed ({}):\n{}",
+            result.status,
+            String::from_utf8_lossy(&result.stderr)
+        ));
+    }
+    check_static_arm(&tmp)?;
+    std::fs::rename(&tmp, &out).map_err(|e| format!("renaming to {}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// Builds `tests/clients/go/main.go` for linux/arm (`GOARM=7`, static: no cgo), offline,
+/// into `target/e2e-arm/go/<output>`, with its build cache there.
+///
+/// With `vdso: false` the build replaces the runtime's `vdso_linux_arm.go` (with `go build
+/// -overlay`) by a copy that looks up `__vdso_clock_gettime_off` instead of
+/// `__vdso_clock_gettime`: the same program, whose runtime finds no vDSO function in any
+/// image and makes every clock call a syscall.
+pub fn arm_go_client(output: &str, vdso: bool) -> Result<PathBuf, String> {
+    let dir = e2e_arm_dir().join("go");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let out = dir.join(output);
+    let mut go = Command::new("go");
+    go.current_dir(root().join("tests/clients/go"))
+        .args(["build", "-trimpath"]);
+    if !vdso {
+        go.arg("-overlay").arg(go_no_vdso_overlay(&dir)?);
+    }
+    go.arg("-o")
+        .arg(&out)
+        .arg("main.go")
+        .env("GOOS", "linux")
+        .env("GOARCH", "arm")
+        .env("GOARM", "7")
+        .env("CGO_ENABLED", "0")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .env("GOWORK", "off")
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOPATH", dir.join("gopath"));
+    let result = go
+        .output()
+        .map_err(|e| format!("cannot run go (Debian package golang-go): {e}"))?;
+    if !result.status.success() {
+        return Err(format!(
+            "{go:?} failed ({}):\n{}",
+            result.status,
+            String::from_utf8_lossy(&result.stderr)
+        ));
+    }
+    check_static_arm(&out)?;
+    Ok(out)
+}
+
+/// The `go build -overlay` file of [`arm_go_client`]'s build without a vDSO, written into
+/// `dir`.
+fn go_no_vdso_overlay(dir: &Path) -> Result<PathBuf, String> {
+    let goroot = Command::new("go")
+        .args(["env", "GOROOT"])
+        .output()
+        .map_err(|e| format!("cannot run go (Debian package golang-go): {e}"))?;
+    let goroot = String::from_utf8_lossy(&goroot.stdout).trim().to_string();
+    let original = Path::new(&goroot).join("src/runtime/vdso_linux_arm.go");
+    let text = std::fs::read_to_string(&original)
+        .map_err(|e| format!("reading {}: {e}", original.display()))?;
+    let key = "\"__vdso_clock_gettime\"";
+    if text.matches(key).count() != 1 {
+        return Err(format!(
+            "{} does not look up {key} exactly once: cannot build Go without a vDSO",
+            original.display()
+        ));
+    }
+    let replaced = dir.join("vdso_linux_arm.go");
+    std::fs::write(&replaced, text.replace(key, "\"__vdso_clock_gettime_off\""))
+        .map_err(|e| format!("writing {}: {e}", replaced.display()))?;
+    let overlay = dir.join("no-vdso-overlay.json");
+    let json = format!(
+        "{{\"Replace\":{{{:?}:{:?}}}}}",
+        original.display().to_string(),
+        replaced.display().to_string()
+    );
+    std::fs::write(&overlay, json).map_err(|e| format!("writing {}: {e}", overlay.display()))?;
+    Ok(overlay)
+}
+
+/// A static 32-bit Arm executable: ELF32 little-endian, `EM_ARM`, `ET_EXEC`, no
+/// `PT_INTERP` (read by hand: the image reader here is ELF64-only).
+pub fn check_static_arm(path: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let bad = |why: &str| {
+        Err(format!(
+            "{} is not a static 32-bit Arm executable: {why}",
+            path.display()
+        ))
+    };
+    if bytes.len() < 52 || &bytes[..4] != b"\x7fELF" {
+        return bad("not ELF");
+    }
+    if bytes[4] != 1 || bytes[5] != 1 {
+        return bad("not ELF32 little-endian");
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    const EM_ARM: u16 = 40;
+    const ET_EXEC: u16 = 2;
+    if u16_at(18) != EM_ARM {
+        return bad("not EM_ARM");
+    }
+    if u16_at(16) != ET_EXEC {
+        return bad("not ET_EXEC");
+    }
+    let (phoff, phentsize, phnum) = (
+        u32_at(28) as usize,
+        usize::from(u16_at(42)),
+        usize::from(u16_at(44)),
+    );
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        if at + 4 > bytes.len() {
+            return bad("program headers out of the file");
+        }
+        if u32_at(at) == PT_INTERP {
+            return bad("it has an interpreter (PT_INTERP)");
+        }
+    }
+    Ok(())
+}

@@ -31,6 +31,7 @@
 //! So calls are found anywhere in the text, and a return is read only for a
 //! call that starts its line (then no other call is waiting before it).
 
+pub mod arm;
 pub mod build;
 
 use std::collections::BTreeMap;
