@@ -149,16 +149,16 @@ macro_rules! embed_image {
         static PADDED: PageAligned = PageAligned(padded());
 
         #[doc = concat!(
-                    $what, " (`loader/", $file, "`'s bytes): an ELF shared object to be \
+                            $what, " (`loader/", $file, "`'s bytes): an ELF shared object to be \
             mapped at a page-aligned address, read + execute. It starts on a page boundary."
-                )]
+                        )]
         pub static IMAGE: &[u8] = PADDED.0.split_at(IMAGE_LEN).0;
 
         #[doc = concat!(
-                    $what, " padded with zeros to `IMAGE_PAGES` whole pages, starting on a \
+                            $what, " padded with zeros to `IMAGE_PAGES` whole pages, starting on a \
             page boundary: its frames can be mapped into processes as they are, with \
             nothing but the image and zeros in them."
-                )]
+                        )]
         pub static IMAGE_PADDED: &[u8] = &PADDED.0;
 
         // The committed image is what the layout and the offsets assume: an

@@ -8,7 +8,10 @@
 //!    end-to-end tests (programs under `qemu-aarch64` through the exec
 //!    harness, `tests/e2e.rs`; the example kernel under
 //!    `qemu-system-aarch64`, `tests/kernel.rs`; our image and Linux's own
-//!    side by side on pages our loader wrote, `tests/dropin.rs`);
+//!    side by side on pages our loader wrote, `tests/dropin.rs`; the 32-bit
+//!    compat image's conformance, `tests/image32.rs`, and its 32-bit clients
+//!    in Debian's arm64 Linux under `qemu-system-aarch64`, `tests/vm.rs` and
+//!    `tests/e2e_arm.rs`);
 //! 4. the aarch64 probe under `qemu-aarch64`.
 
 use std::io::{BufRead, BufReader};
