@@ -28,26 +28,15 @@
 //! a missing one fails with the Debian package to install. Each run's stdout and stderr (the
 //! trace) stay in `target/e2e/runs/` for a look after a failure.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use vdso_tests::e2e::build::{self, check_static, Libc, Run};
-use vdso_tests::e2e::{
-    client_time_syscalls, is_served, iso_utc, parse_records, time_syscalls, Record, TimeSyscall,
-};
+use vdso_tests::e2e::checks::{self, syscall_name, ClientRun, FAKE_EPOCH, FAKE_EPOCH_WINDOW};
+use vdso_tests::e2e::{client_time_syscalls, iso_utc, time_syscalls};
 
-/// The fake wall-clock start: 2033-05-18T03:33:20Z.
-const FAKE_EPOCH: i64 = 2_000_000_000;
-/// How many seconds after the fake epoch a client may read it: it runs
-/// within a second of the harness's publication, even under `-strace` on a
-/// loaded machine; this leaves room for a very slow one.
-const FAKE_EPOCH_WINDOW: i64 = 30;
-/// TAI is REALTIME shifted by the host's TAI offset (0 when unset, 37 s
-/// since 2017).
-const MAX_TAI_OFFSET: i64 = 40;
 /// A run that takes longer has hung.
 const RUN_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -237,31 +226,6 @@ fn served_and(more: &[i64]) -> Vec<i64> {
 // ---------------------------------------------------------------------------------------------
 // Running
 
-/// Reads a client run's records.
-trait Records {
-    fn records(&self) -> Vec<Record>;
-}
-
-impl Records for Run {
-    /// The client's records; the run must have exited 0 and printed its `done` line.
-    fn records(&self) -> Vec<Record> {
-        let records = parse_records(&self.stdout)
-            .unwrap_or_else(|e| panic!("unreadable output: {e}\n{}", self.context()));
-        assert_eq!(
-            self.status,
-            Some(0),
-            "the client did not exit 0\n{}",
-            self.context()
-        );
-        assert!(
-            records.last().is_some_and(|r| r.kind == "done"),
-            "the client did not finish (no `done` line)\n{}",
-            self.context()
-        );
-        records
-    }
-}
-
 /// Runs `qemu-aarch64 [qemu_args] program args` with stdin from /dev/null and stdout and
 /// stderr in `target/e2e/runs/<label>.{stdout,stderr}`.
 fn run(label: &str, qemu_args: &[&str], program: &Path, args: &[&str]) -> Result<Run, String> {
@@ -338,81 +302,12 @@ macro_rules! runs_of {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The checks
-
-/// Every record that reads the wall clock: the printed wall time, REALTIME and
-/// REALTIME_COARSE from `clock_gettime`, `gettimeofday`, `time`.
-fn wall_clock_seconds(records: &[Record]) -> Vec<(String, i64)> {
-    records
-        .iter()
-        .filter(|r| match r.kind.as_str() {
-            "wall" | "gettimeofday" | "time" => true,
-            "gettime" => matches!(r.int("clock"), Ok(0 | 5)),
-            _ => false,
-        })
-        .map(|r| (r.to_string(), r.int("sec").unwrap()))
-        .collect()
-}
+// The checks (`vdso_tests::e2e::checks`)
 
 /// (a) The wall clock reads the fake epoch, and the client's own calendar conversion says
 /// 2033-05-18T03:33:2x.
 fn check_fake_epoch(client: Client, runs: &'static Runs) {
-    let run = get(&runs.fake_epoch);
-    let records = run.records();
-    eprintln!(
-        "{} with --fake-epoch {FAKE_EPOCH}:\n{}",
-        client.name(),
-        run.stdout
-    );
-    let window = FAKE_EPOCH..FAKE_EPOCH + FAKE_EPOCH_WINDOW;
-
-    let wall = records
-        .iter()
-        .find(|r| r.kind == "wall")
-        .unwrap_or_else(|| panic!("no `wall` line\n{}", run.context()));
-    let sec = wall.int("sec").unwrap();
-    let nsec = wall.int("nsec").unwrap();
-    assert!(
-        window.contains(&sec),
-        "{}: wall time {sec} is not the fake epoch {FAKE_EPOCH} (+{FAKE_EPOCH_WINDOW} s): \
-         the client did not read our data page\n{}",
-        client.name(),
-        run.context()
-    );
-    assert_eq!(
-        wall.get("iso"),
-        Some(format!("{}.{nsec:09}Z", iso_utc(sec)).as_str()),
-        "{}: the printed date is not the fake epoch's",
-        client.name()
-    );
-    assert!(
-        iso_utc(sec).starts_with("2033-05-18T03:33:")
-            || iso_utc(sec).starts_with("2033-05-18T03:34:"),
-        "the fake epoch is 2033-05-18T03:33:20Z, not {}",
-        iso_utc(sec)
-    );
-
-    let wall_clocks = wall_clock_seconds(&records);
-    assert!(!wall_clocks.is_empty());
-    for (line, s) in &wall_clocks {
-        assert!(
-            window.contains(s),
-            "{}: `{line}` is not at the fake epoch\n{}",
-            client.name(),
-            run.context()
-        );
-    }
-    for tai in records
-        .iter()
-        .filter(|r| r.kind == "gettime" && r.int("clock") == Ok(11))
-    {
-        let s = tai.int("sec").unwrap();
-        assert!(
-            (FAKE_EPOCH..FAKE_EPOCH + FAKE_EPOCH_WINDOW + MAX_TAI_OFFSET).contains(&s),
-            "{}: TAI `{tai}` was not shifted with REALTIME to the fake epoch",
-            client.name()
-        );
-    }
+    checks::check_fake_epoch(client.name(), get(&runs.fake_epoch));
 }
 
 /// (b) No served-clock syscall after the harness's marker; the unserved calls are there.
@@ -421,63 +316,15 @@ fn check_no_served_syscall(client: Client, runs: &'static Runs) {
     let records = run.records();
     let calls = client_time_syscalls(&run.stderr)
         .unwrap_or_else(|e| panic!("{}: {e}\n{}", client.name(), run.context()));
-
-    // Served calls that reached the kernel. musl's clock_getres always does (by musl's
-    // design): expect exactly its served `getres` lines there.
-    let served: Vec<_> = calls.iter().filter(|c| c.is_served()).collect();
-    let (getres, other): (Vec<&TimeSyscall>, Vec<&TimeSyscall>) =
-        served.iter().partition(|c| c.name == "clock_getres");
-    let expected_getres = if client.getres_through_vdso() {
-        0
-    } else {
-        records
-            .iter()
-            .filter(|r| r.kind == "getres" && r.int("clock").is_ok_and(is_served))
-            .count()
-    };
-    eprintln!(
-        "{}: after the marker {} time syscalls, {} for served clocks ({} clock_getres)",
+    // musl's clock_getres always reaches the kernel (by musl's design): exactly its served
+    // `getres` lines are expected there.
+    checks::check_no_served_syscall(
         client.name(),
-        calls.len(),
-        served.len(),
-        getres.len()
+        run,
+        &records,
+        &calls,
+        client.getres_through_vdso(),
     );
-    assert!(
-        other.is_empty(),
-        "{}: {} served-clock syscalls reached the kernel after the client started: {}\n{}",
-        client.name(),
-        other.len(),
-        summary(&other),
-        run.context()
-    );
-    assert_eq!(
-        getres.len(),
-        expected_getres,
-        "{}: served clock_getres syscalls: {}\n{}",
-        client.name(),
-        summary(&getres),
-        run.context()
-    );
-
-    // The trace does show the calls that must reach the kernel, so the parser works.
-    let unserved = unserved_records(&records);
-    assert!(
-        !unserved.is_empty(),
-        "{}: the client printed no CPU-clock or invalid-id call\n{}",
-        client.name(),
-        run.context()
-    );
-    for r in &unserved {
-        let name = syscall_name(r);
-        let id = r.int("clock").unwrap();
-        assert!(
-            calls.iter().any(|c| c.name == name && c.clock == Some(id)),
-            "{}: `{r}` does not appear as a {name}({id}) syscall in the trace: \
-             is the trace parser blind?\n{}",
-            client.name(),
-            run.context()
-        );
-    }
 
     // Without our vDSO the same client does make served-clock syscalls: zero above is ours.
     let direct = get(&runs.direct);
@@ -497,98 +344,21 @@ fn check_no_served_syscall(client: Client, runs: &'static Runs) {
     );
 }
 
-/// `name(clock) × count, ...` of some traced calls.
-fn summary(calls: &[&TimeSyscall]) -> String {
-    let mut counts = BTreeMap::new();
-    for c in calls {
-        let call = match c.clock {
-            Some(id) => format!("{}({id})", c.name),
-            None => c.name.to_string(),
-        };
-        *counts.entry(call).or_insert(0) += 1;
-    }
-    let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} × {n}")).collect();
-    parts.join(", ")
-}
-
-/// The records of calls our vDSO must hand to the kernel.
-fn unserved_records(records: &[Record]) -> Vec<&Record> {
-    records
-        .iter()
-        .filter(|r| matches!(r.kind.as_str(), "gettime" | "getres"))
-        .filter(|r| r.int("clock").is_ok_and(|id| !is_served(id)))
-        .collect()
-}
-
-fn syscall_name(r: &Record) -> &'static str {
-    if r.kind == "getres" {
-        "clock_getres"
-    } else {
-        "clock_gettime"
-    }
-}
-
 /// (c) CPU-time and invalid ids reach the kernel and answer as without our vDSO.
 fn check_unserved(client: Client, runs: &'static Runs) {
     let with = get(&runs.fake_epoch);
-    let without = get(&runs.direct);
-    let key = |r: &Record| {
-        (
-            r.kind.clone(),
-            r.get("api").unwrap_or_default().to_string(),
-            r.int("clock").unwrap(),
-        )
-    };
     let with_records = with.records();
-    let without_records = without.records();
-    let with_map: BTreeMap<_, _> = unserved_records(&with_records)
-        .into_iter()
-        .map(|r| (key(r), r))
-        .collect();
-    let without_map: BTreeMap<_, _> = unserved_records(&without_records)
-        .into_iter()
-        .map(|r| (key(r), r))
-        .collect();
-    assert!(!with_map.is_empty(), "{}: no unserved call", client.name());
-    assert_eq!(
-        with_map.keys().collect::<Vec<_>>(),
-        without_map.keys().collect::<Vec<_>>(),
-        "{}: the two runs made different unserved calls",
-        client.name()
+    let unserved = checks::check_unserved_records(
+        client.name(),
+        &with_records,
+        &get(&runs.direct).records(),
+        "the run without our vDSO",
     );
-    for (k, w) in &with_map {
-        let d = without_map[k];
-        eprintln!("{}: with our vDSO `{w}`; without `{d}`", client.name());
-        for field in ["ret", "errno"] {
-            assert_eq!(
-                w.get(field),
-                d.get(field),
-                "{}: `{w}` differs from the run without our vDSO: `{d}`",
-                client.name()
-            );
-        }
-        if w.kind == "getres" {
-            assert_eq!(
-                (w.get("sec"), w.get("nsec")),
-                (d.get("sec"), d.get("nsec")),
-                "{}: `{w}` differs from the run without our vDSO: `{d}`",
-                client.name()
-            );
-        } else if w.int("ret") == Ok(0) {
-            // A CPU-time clock: this process's CPU time, well under a minute.
-            let t = w.ns().unwrap();
-            assert!(
-                (0..60_000_000_000).contains(&t),
-                "{}: implausible CPU time `{w}`",
-                client.name()
-            );
-        }
-    }
 
     // And each reached the kernel, which answered what the client printed
     // (when the trace tells which return is the call's: see `vdso_tests::e2e`).
     let calls = client_time_syscalls(&with.stderr).unwrap();
-    for w in with_map.values() {
+    for w in unserved {
         let name = syscall_name(w);
         let id = w.int("clock").unwrap();
         let ret = w.int("ret").unwrap();
@@ -606,52 +376,14 @@ fn check_unserved(client: Client, runs: &'static Runs) {
 
 /// (d) In compare mode every verdict is `ok=1` and none is missing.
 fn check_compare(client: Client, runs: &'static Runs) {
-    let run = get(&runs.compare);
-    let records = parse_records(&run.stdout)
-        .unwrap_or_else(|e| panic!("unreadable output: {e}\n{}", run.context()));
-    let verdicts: Vec<&Record> = records.iter().filter(|r| r.kind == "compare").collect();
-    let bad: Vec<String> = verdicts
-        .iter()
-        .filter(|r| r.get("ok") != Some("1"))
-        .map(|r| r.to_string())
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "{}: the vDSO disagrees with the syscall:\n{}\n{}",
-        client.name(),
-        bad.join("\n"),
-        run.context()
-    );
-    for (call, id) in client.compare_calls() {
-        assert!(
-            verdicts
-                .iter()
-                .any(|r| r.get("call") == Some(call) && r.int("clock") == Ok(id)),
-            "{}: no compare verdict for {call}({id})\n{}",
-            client.name(),
-            run.context()
-        );
-    }
-    run.records();
-    eprintln!("{}: {} compare verdicts ok", client.name(), verdicts.len());
+    let verdicts =
+        checks::check_compare(client.name(), get(&runs.compare), &client.compare_calls());
+    eprintln!("{}: {verdicts} compare verdicts ok", client.name());
 }
 
 /// Go and Rust: the monotonic clock never went backwards across threads.
 fn check_monotonic(client: Client, runs: &'static Runs) {
-    let run = get(&runs.fake_epoch);
-    let records = run.records();
-    let m = records
-        .iter()
-        .find(|r| r.kind == "monotonic")
-        .unwrap_or_else(|| panic!("no `monotonic` line\n{}", run.context()));
-    assert!(m.int("calls").unwrap() > 0);
-    assert_eq!(
-        m.int("backwards"),
-        Ok(0),
-        "{}: `{m}`\n{}",
-        client.name(),
-        run.context()
-    );
+    checks::check_monotonic(client.name(), get(&runs.fake_epoch));
 }
 
 macro_rules! client_tests {

@@ -51,22 +51,16 @@
 //! stdout, stderr, console and clock system calls are kept in `target/e2e-arm/` for a look
 //! after a failure.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use vdso_tests::e2e::arm::{self, time_syscall, ArmTimeSyscall};
 use vdso_tests::e2e::build::{self, ArmLibc};
-use vdso_tests::e2e::{is_served, iso_utc, parse_records, Record, SERVED};
+use vdso_tests::e2e::checks::{
+    self, summary, syscall_name, wall_seconds, ClientRun, FAKE_EPOCH, FAKE_EPOCH_WINDOW,
+};
+use vdso_tests::e2e::{is_served, iso_utc, SERVED};
 use xtask::linux_vm::{self, VmRun};
-
-/// The fake wall-clock start: 2033-05-18T03:33:20Z.
-const FAKE_EPOCH: i64 = 2_000_000_000;
-/// How many seconds after the fake epoch a client may read it (it runs within a second of
-/// the harness's publication; this leaves room for a very slow VM).
-const FAKE_EPOCH_WINDOW: i64 = 30;
-/// TAI is REALTIME shifted by the VM's TAI offset (0 when unset, 37 s since 2017).
-const MAX_TAI_OFFSET: i64 = 40;
 
 // ---------------------------------------------------------------------------------------------
 // Building
@@ -145,24 +139,6 @@ impl Run {
         )
     }
 
-    /// The client's records; the run must have exited 0 and printed its `done` line.
-    fn records(&self) -> Vec<Record> {
-        let records = parse_records(&self.vm.stdout)
-            .unwrap_or_else(|e| panic!("unreadable output: {e}\n{}", self.context()));
-        assert_eq!(
-            self.vm.code(),
-            0,
-            "the client did not exit 0\n{}",
-            self.context()
-        );
-        assert!(
-            records.last().is_some_and(|r| r.kind == "done"),
-            "the client did not finish (no `done` line)\n{}",
-            self.context()
-        );
-        records
-    }
-
     /// The clock system calls after the harness's marker: the client's. The trace must have
     /// lost nothing and hold the marker.
     fn client_clock_syscalls(&self) -> Vec<ArmTimeSyscall> {
@@ -182,6 +158,20 @@ impl Run {
             .iter()
             .filter_map(|c| time_syscall(c.nr, c.args[0]))
             .collect()
+    }
+}
+
+impl ClientRun for Run {
+    fn context(&self) -> String {
+        Run::context(self)
+    }
+
+    fn stdout(&self) -> &str {
+        &self.vm.stdout
+    }
+
+    fn exit_code(&self) -> Option<i32> {
+        Some(self.vm.code())
     }
 }
 
@@ -318,84 +308,12 @@ impl Client {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The checks
-
-/// Every record that reads the wall clock.
-fn wall_clock_seconds(records: &[Record]) -> Vec<(String, i64)> {
-    records
-        .iter()
-        .filter(|r| match r.kind.as_str() {
-            "wall" | "gettimeofday" | "time" => true,
-            "gettime" => matches!(r.int("clock"), Ok(0 | 5)),
-            _ => false,
-        })
-        .map(|r| (r.to_string(), r.int("sec").unwrap()))
-        .collect()
-}
-
-/// The `wall` line's seconds.
-fn wall_seconds(run: &Run, records: &[Record]) -> i64 {
-    records
-        .iter()
-        .find(|r| r.kind == "wall")
-        .unwrap_or_else(|| panic!("no `wall` line\n{}", run.context()))
-        .int("sec")
-        .unwrap()
-}
+// The checks (`vdso_tests::e2e::checks`)
 
 /// (a) The wall clock reads the fake epoch, and the client's own calendar conversion says
 /// 2033-05-18T03:33:2x; the control run, under the same harness and flag, does not.
 fn check_fake_epoch(client: Client) {
-    let run = client.fake_epoch();
-    let records = run.records();
-    eprintln!(
-        "{} with --fake-epoch {FAKE_EPOCH}:\n{}",
-        client.name(),
-        run.vm.stdout
-    );
-    let window = FAKE_EPOCH..FAKE_EPOCH + FAKE_EPOCH_WINDOW;
-    let wall = records.iter().find(|r| r.kind == "wall").unwrap();
-    let sec = wall_seconds(run, &records);
-    let nsec = wall.int("nsec").unwrap();
-    assert!(
-        window.contains(&sec),
-        "{}: wall time {sec} is not the fake epoch {FAKE_EPOCH} (+{FAKE_EPOCH_WINDOW} s): \
-         the client did not read our data page\n{}",
-        client.name(),
-        run.context()
-    );
-    assert_eq!(
-        wall.get("iso"),
-        Some(format!("{}.{nsec:09}Z", iso_utc(sec)).as_str()),
-        "{}: the printed date is not the fake epoch's",
-        client.name()
-    );
-    assert!(
-        iso_utc(sec).starts_with("2033-05-18T03:33:")
-            || iso_utc(sec).starts_with("2033-05-18T03:34:"),
-        "the fake epoch is 2033-05-18T03:33:20Z, not {}",
-        iso_utc(sec)
-    );
-    let wall_clocks = wall_clock_seconds(&records);
-    for (line, s) in &wall_clocks {
-        assert!(
-            window.contains(s),
-            "{}: `{line}` is not at the fake epoch\n{}",
-            client.name(),
-            run.context()
-        );
-    }
-    for tai in records
-        .iter()
-        .filter(|r| r.kind == "gettime" && r.int("clock") == Ok(11))
-    {
-        let s = tai.int("sec").unwrap();
-        assert!(
-            (FAKE_EPOCH..FAKE_EPOCH + FAKE_EPOCH_WINDOW + MAX_TAI_OFFSET).contains(&s),
-            "{}: TAI `{tai}` was not shifted with REALTIME to the fake epoch",
-            client.name()
-        );
-    }
+    checks::check_fake_epoch(client.name(), client.fake_epoch());
 
     // The same source without a vDSO, same harness, same flag: the kernel's time.
     let control = client.control();
@@ -406,39 +324,12 @@ fn check_fake_epoch(client: Client) {
         iso_utc(control_sec)
     );
     assert!(
-        !window.contains(&control_sec),
+        !(FAKE_EPOCH..FAKE_EPOCH + FAKE_EPOCH_WINDOW).contains(&control_sec),
         "{}: the control run, which uses no vDSO, also printed the fake epoch: the fake \
          epoch does not prove the data page\n{}",
         client.name(),
         control.context()
     );
-}
-
-/// `name(clock) × count, ...` of some traced calls.
-fn summary<'a>(calls: impl IntoIterator<Item = &'a ArmTimeSyscall>) -> String {
-    let mut counts = BTreeMap::new();
-    for c in calls {
-        *counts.entry(c.label()).or_insert(0) += 1;
-    }
-    let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} × {n}")).collect();
-    parts.join(", ")
-}
-
-/// The records of calls our vDSO must hand to the kernel.
-fn unserved_records(records: &[Record]) -> Vec<&Record> {
-    records
-        .iter()
-        .filter(|r| matches!(r.kind.as_str(), "gettime" | "getres"))
-        .filter(|r| r.int("clock").is_ok_and(|id| !is_served(id)))
-        .collect()
-}
-
-fn syscall_name(r: &Record) -> &'static str {
-    if r.kind == "getres" {
-        "clock_getres"
-    } else {
-        "clock_gettime"
-    }
 }
 
 /// (b) No served-clock syscall after the harness's marker; the unserved calls are there;
@@ -447,62 +338,13 @@ fn check_no_served_syscall(client: Client) {
     let run = client.fake_epoch();
     let records = run.records();
     let calls = run.client_clock_syscalls();
-    let served: Vec<&ArmTimeSyscall> = calls.iter().filter(|c| c.is_served()).collect();
-    let (getres, other): (Vec<&ArmTimeSyscall>, Vec<&ArmTimeSyscall>) =
-        served.iter().partition(|c| c.call == "clock_getres");
-    let expected_getres = if client.getres_through_vdso() {
-        0
-    } else {
-        records
-            .iter()
-            .filter(|r| r.kind == "getres" && r.int("clock").is_ok_and(is_served))
-            .count()
-    };
-    eprintln!(
-        "{}: with our vDSO, after the marker {} clock syscalls, {} for served clocks \
-         ({} clock_getres): {}",
+    checks::check_no_served_syscall(
         client.name(),
-        calls.len(),
-        served.len(),
-        getres.len(),
-        summary(calls.iter())
+        run,
+        &records,
+        &calls,
+        client.getres_through_vdso(),
     );
-    assert!(
-        other.is_empty(),
-        "{}: {} served-clock syscalls reached the kernel after the client started: {}\n{}",
-        client.name(),
-        other.len(),
-        summary(other.iter().copied()),
-        run.context()
-    );
-    assert_eq!(
-        getres.len(),
-        expected_getres,
-        "{}: served clock_getres syscalls: {}\n{}",
-        client.name(),
-        summary(getres.iter().copied()),
-        run.context()
-    );
-
-    // The trace does show the calls that must reach the kernel, so the reading works.
-    let unserved = unserved_records(&records);
-    assert!(
-        !unserved.is_empty(),
-        "{}: the client printed no CPU-clock or invalid-id call\n{}",
-        client.name(),
-        run.context()
-    );
-    for r in &unserved {
-        let name = syscall_name(r);
-        let id = r.int("clock").unwrap();
-        assert!(
-            calls.iter().any(|c| c.call == name && c.clock == Some(id)),
-            "{}: `{r}` does not appear as a {name}({id}) syscall in the trace: \
-             is the trace reading blind?\n{}",
-            client.name(),
-            run.context()
-        );
-    }
 
     // Without a vDSO the same source does make served-clock syscalls, for each served clock
     // the client read: zero above is the vDSO's doing.
@@ -543,62 +385,16 @@ fn check_no_served_syscall(client: Client) {
 /// (c) CPU-time and invalid ids reach the kernel and answer as in the control run.
 fn check_unserved(client: Client) {
     let with = client.fake_epoch();
-    let without = client.control();
-    let key = |r: &Record| {
-        (
-            r.kind.clone(),
-            r.get("api").unwrap_or_default().to_string(),
-            r.int("clock").unwrap(),
-        )
-    };
     let with_records = with.records();
-    let without_records = without.records();
-    let with_map: BTreeMap<_, _> = unserved_records(&with_records)
-        .into_iter()
-        .map(|r| (key(r), r))
-        .collect();
-    let without_map: BTreeMap<_, _> = unserved_records(&without_records)
-        .into_iter()
-        .map(|r| (key(r), r))
-        .collect();
-    assert!(!with_map.is_empty(), "{}: no unserved call", client.name());
-    assert_eq!(
-        with_map.keys().collect::<Vec<_>>(),
-        without_map.keys().collect::<Vec<_>>(),
-        "{}: the two runs made different unserved calls",
-        client.name()
+    let unserved = checks::check_unserved_records(
+        client.name(),
+        &with_records,
+        &client.control().records(),
+        "the run without a vDSO",
     );
-    for (k, w) in &with_map {
-        let d = without_map[k];
-        eprintln!("{}: with our vDSO `{w}`; without `{d}`", client.name());
-        for field in ["ret", "errno"] {
-            assert_eq!(
-                w.get(field),
-                d.get(field),
-                "{}: `{w}` differs from the run without a vDSO: `{d}`",
-                client.name()
-            );
-        }
-        if w.kind == "getres" {
-            assert_eq!(
-                (w.get("sec"), w.get("nsec")),
-                (d.get("sec"), d.get("nsec")),
-                "{}: `{w}` differs from the run without a vDSO: `{d}`",
-                client.name()
-            );
-        } else if w.int("ret") == Ok(0) {
-            // A CPU-time clock: this process's CPU time, well under a minute.
-            let t = w.ns().unwrap();
-            assert!(
-                (0..60_000_000_000).contains(&t),
-                "{}: implausible CPU time `{w}`",
-                client.name()
-            );
-        }
-    }
     // And each reached the kernel (the trace shows entries, not returns).
     let calls = with.client_clock_syscalls();
-    for w in with_map.values() {
+    for w in unserved {
         let name = syscall_name(w);
         let id = w.int("clock").unwrap();
         assert!(
@@ -613,36 +409,10 @@ fn check_unserved(client: Client) {
 /// (d) In compare mode every verdict is `ok=1` and none is missing.
 fn check_compare(client: Client) {
     let run = client.compare();
-    let records = parse_records(&run.vm.stdout)
-        .unwrap_or_else(|e| panic!("unreadable output: {e}\n{}", run.context()));
-    let verdicts: Vec<&Record> = records.iter().filter(|r| r.kind == "compare").collect();
-    let bad: Vec<String> = verdicts
-        .iter()
-        .filter(|r| r.get("ok") != Some("1"))
-        .map(|r| r.to_string())
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "{}: the vDSO disagrees with the syscall:\n{}\n{}",
-        client.name(),
-        bad.join("\n"),
-        run.context()
-    );
-    for (call, id) in client.compare_calls() {
-        assert!(
-            verdicts
-                .iter()
-                .any(|r| r.get("call") == Some(call) && r.int("clock") == Ok(id)),
-            "{}: no compare verdict for {call}({id})\n{}",
-            client.name(),
-            run.context()
-        );
-    }
-    run.records();
+    let verdicts = checks::check_compare(client.name(), run, &client.compare_calls());
     eprintln!(
-        "{}: {} compare verdicts ok (boot {:?}):\n{}",
+        "{}: {verdicts} compare verdicts ok (boot {:?}):\n{}",
         client.name(),
-        verdicts.len(),
         run.vm.elapsed,
         run.vm.stdout
     );
@@ -650,20 +420,7 @@ fn check_compare(client: Client) {
 
 /// Go: the monotonic clock never went backwards across goroutines.
 fn check_monotonic(client: Client) {
-    let run = client.fake_epoch();
-    let records = run.records();
-    let m = records
-        .iter()
-        .find(|r| r.kind == "monotonic")
-        .unwrap_or_else(|| panic!("no `monotonic` line\n{}", run.context()));
-    assert!(m.int("calls").unwrap() > 0);
-    assert_eq!(
-        m.int("backwards"),
-        Ok(0),
-        "{}: `{m}`\n{}",
-        client.name(),
-        run.context()
-    );
+    checks::check_monotonic(client.name(), client.fake_epoch());
 }
 
 macro_rules! client_tests {

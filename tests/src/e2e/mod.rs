@@ -33,6 +33,7 @@
 
 pub mod arm;
 pub mod build;
+pub mod checks;
 
 use std::collections::BTreeMap;
 
