@@ -42,10 +42,6 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(180);
 
 const QEMU: &str = "qemu-aarch64";
 
-fn root() -> PathBuf {
-    xtask::project_root()
-}
-
 fn e2e_dir() -> PathBuf {
     build::e2e_dir()
 }
@@ -90,29 +86,7 @@ fn build_go() -> Built {
     let dir = e2e_dir().join("go");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let out = dir.join("clocks-go");
-    let mut go = Command::new("go");
-    go.current_dir(root().join("tests/clients/go"))
-        .args(["build", "-trimpath", "-o"])
-        .arg(&out)
-        .arg("main.go")
-        .env("GOOS", "linux")
-        .env("GOARCH", "arm64")
-        .env("CGO_ENABLED", "0")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
-        .env("GOWORK", "off")
-        .env("GOCACHE", dir.join("gocache"))
-        .env("GOPATH", dir.join("gopath"));
-    let result = go
-        .output()
-        .map_err(|e| format!("cannot run go (Debian package golang-go): {e}"))?;
-    if !result.status.success() {
-        return Err(format!(
-            "{go:?} failed ({}):\n{}",
-            result.status,
-            String::from_utf8_lossy(&result.stderr)
-        ));
-    }
+    build::go_build(&dir, &out, &[("GOARCH", "arm64")], None)?;
     check_static(&out, false)?;
     Ok(out)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::elf::{ET_DYN, PT_INTERP};
+use crate::elf::{ELFCLASS32, ELFCLASS64, EM_AARCH64, EM_ARM, ET_DYN, PT_INTERP};
 use crate::image;
 
 const GCC: &str = "aarch64-linux-gnu-gcc";
@@ -70,11 +70,30 @@ pub fn c_client(source: &str, output: &str, libc: Libc, pie: bool) -> Result<Pat
     Ok(out)
 }
 
-/// A static executable: `ET_EXEC` (or `ET_DYN` for static-PIE) without `PT_INTERP`.
+/// A static aarch64 executable: ELF64, `EM_AARCH64`, `ET_EXEC` (or `ET_DYN` for
+/// static-PIE), without `PT_INTERP`.
 pub fn check_static(path: &Path, pie: bool) -> Result<(), String> {
+    check_static_for(path, pie, ELFCLASS64, EM_AARCH64)
+}
+
+/// A static 32-bit Arm executable: ELF32, `EM_ARM`, `ET_EXEC`, without `PT_INTERP`.
+pub fn check_static_arm(path: &Path) -> Result<(), String> {
+    check_static_for(path, false, ELFCLASS32, EM_ARM)
+}
+
+/// A static executable of `class` for `machine`: `ET_EXEC` (or `ET_DYN` for static-PIE)
+/// without `PT_INTERP`.
+fn check_static_for(path: &Path, pie: bool, class: u8, machine: u16) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let (_, e_type, _) =
+    let (e_machine, e_type, ident) =
         image::header(&bytes).map_err(|e| format!("{}: not ELF: {e}", path.display()))?;
+    if ident[4] != class || e_machine != machine {
+        return Err(format!(
+            "{} is ELF class {} for machine {e_machine}, not class {class} for machine {machine}",
+            path.display(),
+            ident[4]
+        ));
+    }
     let segments =
         image::segments(&bytes).map_err(|e| format!("{}: no segments: {e}", path.display()))?;
     let et_exec = 2;
@@ -230,18 +249,41 @@ pub fn arm_go_client(output: &str, vdso: bool) -> Result<PathBuf, String> {
     let dir = e2e_arm_dir().join("go");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let out = dir.join(output);
+    let overlay = if vdso {
+        None
+    } else {
+        Some(go_no_vdso_overlay(&dir)?)
+    };
+    go_build(
+        &dir,
+        &out,
+        &[("GOARCH", "arm"), ("GOARM", "7")],
+        overlay.as_deref(),
+    )?;
+    check_static_arm(&out)?;
+    Ok(out)
+}
+
+/// `go build`s `tests/clients/go/main.go` into `out` for linux with `arch` (`GOARCH`,
+/// `GOARM`), static (no cgo), offline, with its build cache and `GOPATH` under `dir`, and
+/// with the `-overlay` file `overlay` if any.
+pub fn go_build(
+    dir: &Path,
+    out: &Path,
+    arch: &[(&str, &str)],
+    overlay: Option<&Path>,
+) -> Result<(), String> {
     let mut go = Command::new("go");
     go.current_dir(root().join("tests/clients/go"))
         .args(["build", "-trimpath"]);
-    if !vdso {
-        go.arg("-overlay").arg(go_no_vdso_overlay(&dir)?);
+    if let Some(overlay) = overlay {
+        go.arg("-overlay").arg(overlay);
     }
     go.arg("-o")
-        .arg(&out)
+        .arg(out)
         .arg("main.go")
+        .envs(arch.iter().copied())
         .env("GOOS", "linux")
-        .env("GOARCH", "arm")
-        .env("GOARM", "7")
         .env("CGO_ENABLED", "0")
         .env("GOPROXY", "off")
         .env("GOFLAGS", "")
@@ -258,8 +300,7 @@ pub fn arm_go_client(output: &str, vdso: bool) -> Result<PathBuf, String> {
             String::from_utf8_lossy(&result.stderr)
         ));
     }
-    check_static_arm(&out)?;
-    Ok(out)
+    Ok(())
 }
 
 /// The `go build -overlay` file of [`arm_go_client`]'s build without a vDSO, written into
@@ -291,47 +332,4 @@ fn go_no_vdso_overlay(dir: &Path) -> Result<PathBuf, String> {
     );
     std::fs::write(&overlay, json).map_err(|e| format!("writing {}: {e}", overlay.display()))?;
     Ok(overlay)
-}
-
-/// A static 32-bit Arm executable: ELF32 little-endian, `EM_ARM`, `ET_EXEC`, no
-/// `PT_INTERP` (read by hand: the image reader here is ELF64-only).
-pub fn check_static_arm(path: &Path) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let bad = |why: &str| {
-        Err(format!(
-            "{} is not a static 32-bit Arm executable: {why}",
-            path.display()
-        ))
-    };
-    if bytes.len() < 52 || &bytes[..4] != b"\x7fELF" {
-        return bad("not ELF");
-    }
-    if bytes[4] != 1 || bytes[5] != 1 {
-        return bad("not ELF32 little-endian");
-    }
-    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-    const EM_ARM: u16 = 40;
-    const ET_EXEC: u16 = 2;
-    if u16_at(18) != EM_ARM {
-        return bad("not EM_ARM");
-    }
-    if u16_at(16) != ET_EXEC {
-        return bad("not ET_EXEC");
-    }
-    let (phoff, phentsize, phnum) = (
-        u32_at(28) as usize,
-        usize::from(u16_at(42)),
-        usize::from(u16_at(44)),
-    );
-    for i in 0..phnum {
-        let at = phoff + i * phentsize;
-        if at + 4 > bytes.len() {
-            return bad("program headers out of the file");
-        }
-        if u32_at(at) == PT_INTERP {
-            return bad("it has an interpreter (PT_INTERP)");
-        }
-    }
-    Ok(())
 }
