@@ -16,12 +16,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::LazyLock;
 
+use vdso_linux_sys::aarch64;
+use vdso_linux_sys::arm::{NR_EXIT_GROUP, NR_GETPID, NR_WRITE};
 use xtask::linux_vm::{self, Syscall, VmRun};
 
-/// AArch32 system call numbers the smoke client makes.
-const NR_WRITE: u32 = 4;
-const NR_GETPID: u32 = 20;
-const NR_EXIT_GROUP: u32 = 248;
 /// musl's `_exit` calls `exit_group`; the client's status.
 const STATUS: u8 = 7;
 
@@ -102,7 +100,7 @@ fn the_trace_holds_the_programs_aarch32_syscalls_from_execve_on() {
     // init's child (aarch64) turns tracing on and execs: the one aarch64 number.
     assert_eq!(
         first.nr,
-        linux_vm::AARCH64_NR_EXECVE,
+        aarch64::NR_EXECVE,
         "the trace starts with the exec: {calls:#x?}"
     );
     // One process: the program's pid throughout.

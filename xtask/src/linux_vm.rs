@@ -38,22 +38,13 @@ pub const CPU: &str = "cortex-a72";
 /// A boot that takes longer has hung (one takes about a second).
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// `execve` on aarch64: the trace's first entry, made by `/init`'s child.
-pub const AARCH64_NR_EXECVE: u32 = 221;
+/// The AArch32 system call numbers the trace is read for (Linux
+/// `arch/arm/tools/syscall.tbl`), from their one home in `vdso_linux_sys`.
+pub use vdso_linux_sys::arm::{
+    NR_CLOCK_GETRES, NR_CLOCK_GETRES_TIME64, NR_CLOCK_GETTIME, NR_CLOCK_GETTIME64, NR_FACCESSAT,
+    NR_GETTIMEOFDAY,
+};
 
-/// AArch32 system call numbers (Linux `arch/arm/tools/syscall.tbl`).
-pub const NR_GETTIMEOFDAY: u32 = 78;
-/// `clock_gettime` with a 32-bit `time_t`.
-pub const NR_CLOCK_GETTIME: u32 = 263;
-/// `clock_getres` with a 32-bit `time_t`.
-pub const NR_CLOCK_GETRES: u32 = 264;
-/// `faccessat(dirfd, path, mode)`: the harness's marker.
-pub const NR_FACCESSAT: u32 = vdso_linux_sys::ARM_NR_FACCESSAT;
-/// `clock_gettime` with a 64-bit `time_t` (musl ≥ 1.2, glibc with
-/// `_TIME_BITS=64`).
-pub const NR_CLOCK_GETTIME64: u32 = 403;
-/// `clock_getres` with a 64-bit `time_t`.
-pub const NR_CLOCK_GETRES_TIME64: u32 = 406;
 /// The clock system calls, as `(number, name)`.
 pub const CLOCK_SYSCALLS: [(u32, &str); 5] = [
     (NR_GETTIMEOFDAY, "gettimeofday"),
@@ -112,8 +103,9 @@ pub struct VmRun {
     /// Every system call entry of the program's process (and its threads
     /// and children), in order, from the `execve` that started it on. That
     /// first entry is made by `/init`'s child, an aarch64 process: its
-    /// number is [`AARCH64_NR_EXECVE`]; all later ones of a 32-bit program
-    /// are AArch32 numbers.
+    /// number is aarch64's `execve`
+    /// ([`vdso_linux_sys::aarch64::NR_EXECVE`]); all later ones of a 32-bit
+    /// program are AArch32 numbers.
     pub syscalls: Vec<Syscall>,
     /// Events the trace ring buffer lost (0 unless the program made
     /// hundreds of thousands of system calls).

@@ -2,11 +2,11 @@
 //! over `vdso_linux_sys::syscall` (the host's clocks must come from the
 //! kernel, not from a libc that might use a vDSO; the ticker must not touch
 //! libc at all), starting the ticker thread, and the jump into the client.
-//! Cache maintenance for copied code and the strace marker come from
-//! `vdso-linux-sys`.
+//! The syscall numbers, cache maintenance for copied code and the strace
+//! marker come from `vdso-linux-sys`.
 //!
 //! The wrappers are the same for aarch64 and 32-bit Arm; what differs is
-//! the syscall numbers (the `nr` modules), the time syscalls with a 64-bit
+//! the syscall numbers (the `nr` modules pick them), the time syscalls with a 64-bit
 //! `time_t` on Arm (`clock_gettime64`, `clock_getres_time64`), the `*32`
 //! id calls and `mmap2` there, and the two `asm!` blocks, one per arch.
 //!
@@ -27,56 +27,41 @@ pub use vdso_linux_sys::{strace_marker, sync_icache};
 
 use nr::*;
 
-/// aarch64 syscall numbers (`include/uapi/asm-generic/unistd.h`).
+/// The aarch64 numbers of the calls the harness makes.
 #[cfg(target_arch = "aarch64")]
 mod nr {
-    pub const NR_FTRUNCATE: u64 = 46;
-    pub const NR_CLOSE: u64 = 57;
-    pub const NR_NANOSLEEP: u64 = 101;
-    pub const NR_CLOCK_GETTIME: u64 = 113;
-    pub const NR_CLOCK_GETRES: u64 = 114;
-    pub const NR_RT_SIGPROCMASK: u64 = 135;
-    pub const NR_GETTIMEOFDAY: u64 = 169;
-    pub const NR_GETUID: u64 = 174;
-    pub const NR_GETEUID: u64 = 175;
-    pub const NR_GETGID: u64 = 176;
-    pub const NR_GETEGID: u64 = 177;
-    pub const NR_MUNMAP: u64 = 215;
-    pub const NR_CLONE: u64 = 220;
-    pub const NR_MMAP: u64 = 222;
-    pub const NR_MPROTECT: u64 = 226;
-    pub const NR_GETRANDOM: u64 = 278;
-    pub const NR_MEMFD_CREATE: u64 = 279;
+    pub use vdso_linux_sys::aarch64::{
+        NR_CLOCK_GETRES, NR_CLOCK_GETTIME, NR_CLONE, NR_CLOSE, NR_FTRUNCATE, NR_GETEGID,
+        NR_GETEUID, NR_GETGID, NR_GETRANDOM, NR_GETTIMEOFDAY, NR_GETUID, NR_MEMFD_CREATE,
+        NR_MMAP, NR_MPROTECT, NR_MUNMAP, NR_NANOSLEEP, NR_RT_SIGPROCMASK,
+    };
 }
 
-/// 32-bit Arm EABI syscall numbers (`arch/arm/tools/syscall.tbl`), as
-/// arm64 Linux serves them to a compat task.
+/// The 32-bit Arm EABI numbers of the same calls, where a call has
+/// generations the one the wrappers are written for, under the aarch64
+/// name.
 #[cfg(target_arch = "arm")]
 mod nr {
+    pub use vdso_linux_sys::arm::{
+        NR_CLONE, NR_CLOSE, NR_GETRANDOM, NR_GETTIMEOFDAY, NR_MEMFD_CREATE, NR_MPROTECT,
+        NR_MUNMAP, NR_RT_SIGPROCMASK,
+    };
     /// `ftruncate` with a 32-bit length (the data page's 4096 fits).
-    pub const NR_FTRUNCATE: u64 = 93;
-    pub const NR_CLOSE: u64 = 6;
+    pub use vdso_linux_sys::arm::NR_FTRUNCATE;
     /// `nanosleep` with a 32-bit `struct timespec` (see `nanosleep`).
-    pub const NR_NANOSLEEP: u64 = 162;
+    pub use vdso_linux_sys::arm::NR_NANOSLEEP;
     /// `clock_gettime64`: a 64-bit `struct __kernel_timespec`, as
-    /// [`Timespec`].
-    pub const NR_CLOCK_GETTIME: u64 = 403;
+    /// [`Timespec`](loader::Timespec).
+    pub use vdso_linux_sys::arm::NR_CLOCK_GETTIME64 as NR_CLOCK_GETTIME;
     /// `clock_getres_time64`.
-    pub const NR_CLOCK_GETRES: u64 = 406;
-    pub const NR_RT_SIGPROCMASK: u64 = 175;
-    pub const NR_GETTIMEOFDAY: u64 = 78;
+    pub use vdso_linux_sys::arm::NR_CLOCK_GETRES_TIME64 as NR_CLOCK_GETRES;
     /// `getuid32` and friends: the 32-bit ids (plain `getuid` is 16-bit).
-    pub const NR_GETUID: u64 = 199;
-    pub const NR_GETEUID: u64 = 201;
-    pub const NR_GETGID: u64 = 200;
-    pub const NR_GETEGID: u64 = 202;
-    pub const NR_MUNMAP: u64 = 91;
-    pub const NR_CLONE: u64 = 120;
+    pub use vdso_linux_sys::arm::{
+        NR_GETEGID32 as NR_GETEGID, NR_GETEUID32 as NR_GETEUID, NR_GETGID32 as NR_GETGID,
+        NR_GETUID32 as NR_GETUID,
+    };
     /// `mmap2`: the offset in pages; the harness's are always 0.
-    pub const NR_MMAP: u64 = 192;
-    pub const NR_MPROTECT: u64 = 125;
-    pub const NR_GETRANDOM: u64 = 384;
-    pub const NR_MEMFD_CREATE: u64 = 385;
+    pub use vdso_linux_sys::arm::NR_MMAP2 as NR_MMAP;
 }
 
 /// `PROT_NONE`.
@@ -386,7 +371,7 @@ pub unsafe fn spawn_thread(
             in("x2") 0u64,
             in("x3") 0u64,
             in("x4") 0u64,
-            in("x8") NR_CLONE,
+            in("x8") u64::from(NR_CLONE),
             in("x9") entry as usize,
             in("x10") arg,
             options(nostack),
@@ -479,7 +464,7 @@ pub unsafe fn spawn_thread(
             "blx r5",
             "udf #1",
             "2:",
-            in("r7") NR_CLONE as u32,
+            in("r7") NR_CLONE,
             inlateout("r0") (CLONE_THREAD_FLAGS | CLONE_SETTLS) as u32 => ret,
             in("r1") stack_top,
             in("r2") 0u32,

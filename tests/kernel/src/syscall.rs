@@ -8,6 +8,12 @@
 //! Unknown calls return `-ENOSYS` and are logged.
 
 use loader::{clock, Timespec, NSEC_PER_SEC};
+use vdso_linux_sys::aarch64::{
+    NR_BRK, NR_CLOCK_GETRES, NR_CLOCK_GETTIME, NR_EXIT, NR_EXIT_GROUP, NR_GETEGID, NR_GETPID,
+    NR_GETPPID, NR_GETTID, NR_GETTIMEOFDAY, NR_GETUID, NR_IOCTL, NR_KILL, NR_MADVISE, NR_MMAP,
+    NR_MPROTECT, NR_MUNMAP, NR_READ, NR_RT_SIGACTION, NR_RT_SIGPROCMASK, NR_RT_SIGRETURN,
+    NR_SCHED_YIELD, NR_SET_TID_ADDRESS, NR_TGKILL, NR_TKILL, NR_WRITE, NR_WRITEV,
+};
 
 use crate::console::{self, kprintln};
 use crate::kernel::{Exit, Kernel};
@@ -27,76 +33,48 @@ const EINVAL: i64 = 22;
 const ENOTTY: i64 = 25;
 const ENOSYS: i64 = 38;
 
-/// arm64 system call numbers (`include/uapi/asm-generic/unistd.h`).
-mod nr {
-    pub const IOCTL: u64 = 29;
-    pub const READ: u64 = 63;
-    pub const WRITE: u64 = 64;
-    pub const WRITEV: u64 = 66;
-    pub const EXIT: u64 = 93;
-    pub const EXIT_GROUP: u64 = 94;
-    pub const SET_TID_ADDRESS: u64 = 96;
-    pub const CLOCK_GETTIME: u64 = 113;
-    pub const CLOCK_GETRES: u64 = 114;
-    pub const SCHED_YIELD: u64 = 124;
-    pub const KILL: u64 = 129;
-    pub const TKILL: u64 = 130;
-    pub const TGKILL: u64 = 131;
-    pub const RT_SIGACTION: u64 = 134;
-    pub const RT_SIGPROCMASK: u64 = 135;
-    pub const RT_SIGRETURN: u64 = 139;
-    pub const GETTIMEOFDAY: u64 = 169;
-    pub const GETPID: u64 = 172;
-    pub const GETPPID: u64 = 173;
-    pub const GETUID: u64 = 174;
-    pub const GETEGID: u64 = 177;
-    pub const GETTID: u64 = 178;
-    pub const BRK: u64 = 214;
-    pub const MUNMAP: u64 = 215;
-    pub const MMAP: u64 = 222;
-    pub const MPROTECT: u64 = 226;
-    pub const MADVISE: u64 = 233;
-}
-
 /// Handles the `svc` in `frame`.
 pub fn dispatch(k: &mut Kernel, frame: &mut TrapFrame) {
     let [a0, a1, a2, a3, a4, _] = [0, 1, 2, 3, 4, 5].map(|i| frame.x[i]);
     k.stats.syscalls += 1;
-    let ret: i64 = match frame.x[8] {
-        nr::CLOCK_GETTIME => clock_gettime(k, a0 as i32, a1),
-        nr::CLOCK_GETRES => clock_getres(k, a0 as i32, a1),
-        nr::GETTIMEOFDAY => gettimeofday(k, a0, a1),
-        nr::WRITE => write(k, a0, &[(a1, a2)]),
-        nr::WRITEV => writev(k, a0, a1, a2),
-        nr::READ => match a0 {
+    // Every number is below 2^32; a larger x8 matches none of them.
+    let nr = u32::try_from(frame.x[8]).unwrap_or(u32::MAX);
+    let ret: i64 = match nr {
+        NR_CLOCK_GETTIME => clock_gettime(k, a0 as i32, a1),
+        NR_CLOCK_GETRES => clock_getres(k, a0 as i32, a1),
+        NR_GETTIMEOFDAY => gettimeofday(k, a0, a1),
+        NR_WRITE => write(k, a0, &[(a1, a2)]),
+        NR_WRITEV => writev(k, a0, a1, a2),
+        NR_READ => match a0 {
             0 => 0, // stdin is empty
             _ => -EBADF,
         },
-        nr::IOCTL => match a0 {
+        NR_IOCTL => match a0 {
             0..=2 => -ENOTTY, // the console is no terminal
             _ => -EBADF,
         },
-        nr::EXIT | nr::EXIT_GROUP => k.exit(Exit::Status(a0 as u8)),
-        nr::SET_TID_ADDRESS | nr::GETPID | nr::GETTID => PID as i64,
-        nr::GETPPID => 0,
-        nr::GETUID..=nr::GETEGID => 0,
-        nr::SCHED_YIELD | nr::MADVISE => 0,
-        nr::BRK => brk(k, a0 as usize),
-        nr::MMAP => mmap(k, a0 as usize, a1 as usize, a2 as u32, a3 as u32, a4 as i64),
-        nr::MUNMAP => munmap(a0 as usize, a1 as usize),
-        nr::MPROTECT => mprotect(k, a0 as usize, a1 as usize, a2 as u32),
-        nr::RT_SIGACTION => rt_sigaction(k, a0 as u32, a1, a2, a3),
-        nr::RT_SIGPROCMASK => rt_sigprocmask(k, a0, a1, a2, a3),
-        nr::KILL => kill(k, a0 as i64, a1 as u32, SI_USER, a0 as i64 <= 0),
-        nr::TKILL => kill(k, a0 as i64, a1 as u32, SI_TKILL, false),
-        nr::TGKILL if a0 == PID => kill(k, a1 as i64, a2 as u32, SI_TKILL, false),
-        nr::TGKILL => -ESRCH,
-        nr::RT_SIGRETURN => {
+        NR_EXIT | NR_EXIT_GROUP => k.exit(Exit::Status(a0 as u8)),
+        NR_SET_TID_ADDRESS | NR_GETPID | NR_GETTID => PID as i64,
+        NR_GETPPID => 0,
+        NR_GETUID..=NR_GETEGID => 0,
+        NR_SCHED_YIELD | NR_MADVISE => 0,
+        NR_BRK => brk(k, a0 as usize),
+        NR_MMAP => mmap(k, a0 as usize, a1 as usize, a2 as u32, a3 as u32, a4 as i64),
+        NR_MUNMAP => munmap(a0 as usize, a1 as usize),
+        NR_MPROTECT => mprotect(k, a0 as usize, a1 as usize, a2 as u32),
+        NR_RT_SIGACTION => rt_sigaction(k, a0 as u32, a1, a2, a3),
+        NR_RT_SIGPROCMASK => rt_sigprocmask(k, a0, a1, a2, a3),
+        NR_KILL => kill(k, a0 as i64, a1 as u32, SI_USER, a0 as i64 <= 0),
+        NR_TKILL => kill(k, a0 as i64, a1 as u32, SI_TKILL, false),
+        NR_TGKILL if a0 == PID => kill(k, a1 as i64, a2 as u32, SI_TKILL, false),
+        NR_TGKILL => -ESRCH,
+        NR_RT_SIGRETURN => {
             // Restores every register, x0 included.
             signal::sigreturn(k, frame);
             return;
         }
-        other => {
+        _ => {
+            let other = frame.x[8];
             kprintln!("unknown syscall {other} (x0={a0:#x} x1={a1:#x} x2={a2:#x}) -> -ENOSYS");
             -ENOSYS
         }

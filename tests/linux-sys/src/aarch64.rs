@@ -1,80 +1,91 @@
-//! The aarch64 side: `svc #0`, `dc cvau`/`ic ivau`, `faccessat`.
+//! aarch64 Linux: the system call numbers the test programs, the example
+//! kernel and xtask use (Linux `include/uapi/asm-generic/unistd.h`, which
+//! arm64 uses as it is), and on aarch64 the raw `svc #0`, cache maintenance
+//! and strace marker.
+//!
+//! The numbers are constants on every target: xtask and the host tests read
+//! them in traces of aarch64 programs.
 
-use core::arch::asm;
-use core::ffi::CStr;
+#[cfg(target_arch = "aarch64")]
+mod raw;
+#[cfg(target_arch = "aarch64")]
+pub use raw::{strace_marker, sync_icache, syscall};
 
-/// `__NR_faccessat`.
-const NR_FACCESSAT: u64 = 48;
-/// `AT_FDCWD`.
-const AT_FDCWD: i64 = -100;
-
-/// A system call with up to six arguments; returns `x0` (a negative errno
-/// on failure).
-///
-/// # Safety
-///
-/// The syscall `nr` with these arguments must not break this process's
-/// memory safety (it may write where the pointers point, map or unmap
-/// memory).
-pub unsafe fn syscall(nr: u64, args: [u64; 6]) -> i64 {
-    let ret: i64;
-    // SAFETY: `svc #0` enters the kernel, which reads x8 and x0..x5 and
-    // returns in x0, changing no other register; the caller vouches for the
-    // syscall's effects.
-    unsafe {
-        asm!(
-            "svc #0",
-            in("x8") nr,
-            inlateout("x0") args[0] => ret,
-            in("x1") args[1],
-            in("x2") args[2],
-            in("x3") args[3],
-            in("x4") args[4],
-            in("x5") args[5],
-            options(nostack),
-        );
-    }
-    ret
-}
-
-/// A marker in `qemu-aarch64 -strace` output: `faccessat` of `path`, which
-/// strace prints by name. The file does not exist; the result is ignored.
-pub fn strace_marker(path: &CStr) {
-    // SAFETY: `faccessat` only reads the NUL-terminated `path`.
-    unsafe {
-        syscall(
-            NR_FACCESSAT,
-            [AT_FDCWD as u64, path.as_ptr() as u64, 0, 0, 0, 0],
-        )
-    };
-}
-
-/// Makes `len` bytes of freshly written code at `start` visible to
-/// instruction fetch (what `__builtin___clear_cache` does): clean the data
-/// cache to the point of unification, invalidate the instruction cache.
-/// qemu does not need it; a real CPU does.
-pub fn sync_icache(start: usize, len: usize) {
-    let ctr: u64;
-    // SAFETY: reads CTR_EL0 (EL0-readable on Linux and qemu); no memory.
-    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
-    let dline = 4usize << ((ctr >> 16) & 0xf);
-    let iline = 4usize << (ctr & 0xf);
-    let end = start + len;
-    let mut line = start & !(dline - 1);
-    while line < end {
-        // SAFETY: cleans one cache line of memory we own; no architectural
-        // change to its contents.
-        unsafe { asm!("dc cvau, {}", in(reg) line, options(nostack)) };
-        line += dline;
-    }
-    // SAFETY: a barrier: the cleans complete before the invalidations.
-    unsafe { asm!("dsb ish", options(nostack)) };
-    let mut line = start & !(iline - 1);
-    while line < end {
-        // SAFETY: invalidates instruction cache lines; no data changes.
-        unsafe { asm!("ic ivau, {}", in(reg) line, options(nostack)) };
-        line += iline;
-    }
-    // SAFETY: barriers: the invalidations complete, then this CPU refetches.
-    unsafe { asm!("dsb ish", "isb", options(nostack)) };
-}
+/// `__NR_ioctl`.
+pub const NR_IOCTL: u32 = 29;
+/// `__NR_mount`.
+pub const NR_MOUNT: u32 = 40;
+/// `__NR_ftruncate`.
+pub const NR_FTRUNCATE: u32 = 46;
+/// `__NR_faccessat`: the strace marker.
+pub const NR_FACCESSAT: u32 = 48;
+/// `__NR_close`.
+pub const NR_CLOSE: u32 = 57;
+/// `__NR_read`.
+pub const NR_READ: u32 = 63;
+/// `__NR_write`.
+pub const NR_WRITE: u32 = 64;
+/// `__NR_writev`.
+pub const NR_WRITEV: u32 = 66;
+/// `__NR_exit`.
+pub const NR_EXIT: u32 = 93;
+/// `__NR_exit_group`.
+pub const NR_EXIT_GROUP: u32 = 94;
+/// `__NR_set_tid_address`.
+pub const NR_SET_TID_ADDRESS: u32 = 96;
+/// `__NR_nanosleep`.
+pub const NR_NANOSLEEP: u32 = 101;
+/// `__NR_clock_gettime`.
+pub const NR_CLOCK_GETTIME: u32 = 113;
+/// `__NR_clock_getres`.
+pub const NR_CLOCK_GETRES: u32 = 114;
+/// `__NR_sched_yield`.
+pub const NR_SCHED_YIELD: u32 = 124;
+/// `__NR_kill`.
+pub const NR_KILL: u32 = 129;
+/// `__NR_tkill`.
+pub const NR_TKILL: u32 = 130;
+/// `__NR_tgkill`.
+pub const NR_TGKILL: u32 = 131;
+/// `__NR_rt_sigaction`.
+pub const NR_RT_SIGACTION: u32 = 134;
+/// `__NR_rt_sigprocmask`.
+pub const NR_RT_SIGPROCMASK: u32 = 135;
+/// `__NR_rt_sigreturn`.
+pub const NR_RT_SIGRETURN: u32 = 139;
+/// `__NR_reboot`.
+pub const NR_REBOOT: u32 = 142;
+/// `__NR_gettimeofday`.
+pub const NR_GETTIMEOFDAY: u32 = 169;
+/// `__NR_getpid`.
+pub const NR_GETPID: u32 = 172;
+/// `__NR_getppid`.
+pub const NR_GETPPID: u32 = 173;
+/// `__NR_getuid`.
+pub const NR_GETUID: u32 = 174;
+/// `__NR_geteuid`.
+pub const NR_GETEUID: u32 = 175;
+/// `__NR_getgid`.
+pub const NR_GETGID: u32 = 176;
+/// `__NR_getegid`.
+pub const NR_GETEGID: u32 = 177;
+/// `__NR_gettid`.
+pub const NR_GETTID: u32 = 178;
+/// `__NR_brk`.
+pub const NR_BRK: u32 = 214;
+/// `__NR_munmap`.
+pub const NR_MUNMAP: u32 = 215;
+/// `__NR_clone`.
+pub const NR_CLONE: u32 = 220;
+/// `__NR_execve`.
+pub const NR_EXECVE: u32 = 221;
+/// `__NR_mmap`.
+pub const NR_MMAP: u32 = 222;
+/// `__NR_mprotect`.
+pub const NR_MPROTECT: u32 = 226;
+/// `__NR_madvise`.
+pub const NR_MADVISE: u32 = 233;
+/// `__NR_getrandom`.
+pub const NR_GETRANDOM: u32 = 278;
+/// `__NR_memfd_create`.
+pub const NR_MEMFD_CREATE: u32 = 279;

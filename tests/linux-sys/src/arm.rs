@@ -1,88 +1,67 @@
-//! The 32-bit Arm (EABI) side: `svc #0` with the number in r7, the
-//! `cacheflush` private syscall, `faccessat` with [`crate::MARKER_MODE`].
+//! 32-bit Arm (EABI) Linux: the system call numbers the armv7 exec harness
+//! and the VM tests use (Linux `arch/arm/tools/syscall.tbl`, as arm64 Linux
+//! also serves them to a compat task), and on 32-bit Arm the raw `svc #0`,
+//! cache maintenance and strace marker.
 //!
-//! The same signatures as the aarch64 side, so the harness's wrappers are
-//! written once: arguments are passed as `u64` and truncated to the 32-bit
-//! registers (every value the harness passes fits: addresses, lengths,
-//! flags, and -1 as `u64::MAX`), and the result is widened the way the
-//! kernel means it: `-4095..=-1` is an error, anything else an unsigned
-//! 32-bit value (an `mmap` address above 2 GiB is not negative).
+//! The numbers are constants on every target: xtask and the host tests read
+//! them in the VM's trace of 32-bit programs. Where a call has a 32-bit and
+//! a 64-bit (or 16-bit and 32-bit) generation, both are here under Linux's
+//! names, and each caller says which it means.
 
-use core::arch::asm;
-use core::ffi::CStr;
+#[cfg(target_arch = "arm")]
+mod raw;
+#[cfg(target_arch = "arm")]
+pub use raw::{strace_marker, sync_icache, syscall};
 
-/// `__NR_faccessat` (arm EABI).
-const NR_FACCESSAT: u64 = crate::ARM_NR_FACCESSAT as u64;
-/// `__ARM_NR_cacheflush` (`__ARM_NR_BASE + 2`): arm's way to make written
+/// `__NR_write`.
+pub const NR_WRITE: u32 = 4;
+/// `__NR_close`.
+pub const NR_CLOSE: u32 = 6;
+/// `__NR_execve`.
+pub const NR_EXECVE: u32 = 11;
+/// `__NR_getpid`.
+pub const NR_GETPID: u32 = 20;
+/// `__NR_gettimeofday`.
+pub const NR_GETTIMEOFDAY: u32 = 78;
+/// `__NR_munmap`.
+pub const NR_MUNMAP: u32 = 91;
+/// `__NR_ftruncate`: a 32-bit length.
+pub const NR_FTRUNCATE: u32 = 93;
+/// `__NR_clone`.
+pub const NR_CLONE: u32 = 120;
+/// `__NR_mprotect`.
+pub const NR_MPROTECT: u32 = 125;
+/// `__NR_nanosleep`: a 32-bit `struct timespec`.
+pub const NR_NANOSLEEP: u32 = 162;
+/// `__NR_rt_sigprocmask`.
+pub const NR_RT_SIGPROCMASK: u32 = 175;
+/// `__NR_mmap2`: the offset in pages.
+pub const NR_MMAP2: u32 = 192;
+/// `__NR_getuid32`: the 32-bit id (plain `getuid`, 24, is 16-bit).
+pub const NR_GETUID32: u32 = 199;
+/// `__NR_getgid32`.
+pub const NR_GETGID32: u32 = 200;
+/// `__NR_geteuid32`.
+pub const NR_GETEUID32: u32 = 201;
+/// `__NR_getegid32`.
+pub const NR_GETEGID32: u32 = 202;
+/// `__NR_exit_group`.
+pub const NR_EXIT_GROUP: u32 = 248;
+/// `__NR_clock_gettime`: a 32-bit `time_t`.
+pub const NR_CLOCK_GETTIME: u32 = 263;
+/// `__NR_clock_getres`: a 32-bit `time_t`.
+pub const NR_CLOCK_GETRES: u32 = 264;
+/// `__NR_faccessat`: the strace marker (with [`crate::MARKER_MODE`]).
+pub const NR_FACCESSAT: u32 = 334;
+/// `__NR_getrandom`.
+pub const NR_GETRANDOM: u32 = 384;
+/// `__NR_memfd_create`.
+pub const NR_MEMFD_CREATE: u32 = 385;
+/// `__NR_clock_gettime64`: a 64-bit `struct __kernel_timespec` (musl ≥ 1.2,
+/// glibc with `_TIME_BITS=64`).
+pub const NR_CLOCK_GETTIME64: u32 = 403;
+/// `__NR_clock_getres_time64`.
+pub const NR_CLOCK_GETRES_TIME64: u32 = 406;
+/// `__ARM_NR_cacheflush` (`__ARM_NR_BASE + 2`): Arm's way to make written
 /// code visible to instruction fetch; user mode has no cache instructions.
-const ARM_NR_CACHEFLUSH: u64 = 0x0f_0002;
-/// `AT_FDCWD`.
-const AT_FDCWD: i64 = -100;
-
-/// A system call with up to six arguments; returns `r0`: a negative errno
-/// on failure, else its unsigned 32-bit value.
-///
-/// # Safety
-///
-/// The syscall `nr` with these arguments must not break this process's
-/// memory safety (it may write where the pointers point, map or unmap
-/// memory).
-pub unsafe fn syscall(nr: u64, args: [u64; 6]) -> i64 {
-    let ret: u32;
-    // SAFETY: `svc #0` enters the kernel, which reads r7 and r0..r5 and
-    // returns in r0, changing no other register; the caller vouches for the
-    // syscall's effects. (r7 is usable as an operand in ARM state, which
-    // this target compiles to; r6 is not needed.)
-    unsafe {
-        asm!(
-            "svc #0",
-            in("r7") nr as u32,
-            inlateout("r0") args[0] as u32 => ret,
-            in("r1") args[1] as u32,
-            in("r2") args[2] as u32,
-            in("r3") args[3] as u32,
-            in("r4") args[4] as u32,
-            in("r5") args[5] as u32,
-            options(nostack),
-        );
-    }
-    if ret >= 4095u32.wrapping_neg() {
-        i64::from(ret as i32)
-    } else {
-        i64::from(ret)
-    }
-}
-
-/// A marker in a syscall trace: `faccessat(AT_FDCWD, path, MARKER_MODE, 0)`.
-/// `qemu-arm -strace` prints `path`; the kernel's `raw_syscalls:sys_enter`
-/// tracepoint shows only numbers, `NR 334 (ffffff9c, <ptr>, 7664, 0, ...)`,
-/// and the mode [`crate::MARKER_MODE`] (which the kernel refuses with
-/// `EINVAL`, before looking at the path) makes it recognisable there. The
-/// result is ignored.
-pub fn strace_marker(path: &CStr) {
-    // SAFETY: `faccessat` at most reads the NUL-terminated `path`.
-    unsafe {
-        syscall(
-            NR_FACCESSAT,
-            [
-                AT_FDCWD as u64,
-                path.as_ptr() as u64,
-                crate::MARKER_MODE.into(),
-                0,
-                0,
-                0,
-            ],
-        )
-    };
-}
-
-/// Makes `len` bytes of freshly written code at `start` visible to
-/// instruction fetch: the kernel's `cacheflush(start, end, 0)` cleans the
-/// data cache and invalidates the instruction cache for the range (on
-/// arm64, for a compat task, too). qemu does not need it; a real CPU does.
-pub fn sync_icache(start: usize, len: usize) {
-    let args = [start as u64, (start + len) as u64, 0, 0, 0, 0];
-    // SAFETY: cache maintenance of memory we own; no architectural change
-    // to its contents.
-    unsafe { syscall(ARM_NR_CACHEFLUSH, args) };
-}
+pub const ARM_NR_CACHEFLUSH: u32 = 0x0f_0002;

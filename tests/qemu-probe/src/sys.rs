@@ -1,8 +1,8 @@
 //! The probe's system calls and its only `asm!`: raw `svc #0` wrappers over
 //! `vdso_linux_sys::syscall` (so the reference values never go through a
 //! libc that might itself use a vDSO) and a signal handler that records its
-//! return address. Cache maintenance for copied code and the strace marker
-//! come from `vdso-linux-sys`.
+//! return address. The syscall numbers, cache maintenance for copied code
+//! and the strace marker come from `vdso-linux-sys`.
 //!
 //! # Safety
 //!
@@ -15,18 +15,12 @@ use core::arch::global_asm;
 use core::sync::atomic::AtomicU64;
 
 use loader::{Timespec, Timeval, Timezone};
+use vdso_linux_sys::aarch64::{
+    NR_CLOCK_GETRES, NR_CLOCK_GETTIME, NR_GETPID, NR_GETTID, NR_GETTIMEOFDAY, NR_MMAP,
+    NR_MPROTECT, NR_RT_SIGACTION, NR_TGKILL,
+};
 use vdso_linux_sys::syscall;
 pub use vdso_linux_sys::{strace_marker, sync_icache};
-
-const NR_CLOCK_GETTIME: u64 = 113;
-const NR_CLOCK_GETRES: u64 = 114;
-const NR_TGKILL: u64 = 131;
-const NR_RT_SIGACTION: u64 = 134;
-const NR_GETTIMEOFDAY: u64 = 169;
-const NR_GETPID: u64 = 172;
-const NR_GETTID: u64 = 178;
-const NR_MMAP: u64 = 222;
-const NR_MPROTECT: u64 = 226;
 
 /// `PROT_NONE`.
 pub const PROT_NONE: u64 = 0;

@@ -10,17 +10,11 @@
 
 use super::is_served;
 
-/// AArch32 system call numbers (Linux `arch/arm/tools/syscall.tbl`); the same as
-/// `xtask::linux_vm`'s (the tests check that).
-pub const NR_GETTIMEOFDAY: u32 = 78;
-/// `clock_gettime` with a 32-bit `time_t`.
-pub const NR_CLOCK_GETTIME: u32 = 263;
-/// `clock_getres` with a 32-bit `time_t`.
-pub const NR_CLOCK_GETRES: u32 = 264;
-/// `clock_gettime` with a 64-bit `time_t`.
-pub const NR_CLOCK_GETTIME64: u32 = 403;
-/// `clock_getres` with a 64-bit `time_t`.
-pub const NR_CLOCK_GETRES_TIME64: u32 = 406;
+/// The AArch32 clock system call numbers (Linux `arch/arm/tools/syscall.tbl`), from their
+/// one home in `vdso_linux_sys`, which `xtask::linux_vm` reads the trace with too.
+pub use vdso_linux_sys::arm::{
+    NR_CLOCK_GETRES, NR_CLOCK_GETRES_TIME64, NR_CLOCK_GETTIME, NR_CLOCK_GETTIME64, NR_GETTIMEOFDAY,
+};
 
 /// One traced AArch32 clock system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,37 +1,11 @@
 //! The three system calls std does not wrap: `mount`, `reboot` and the
-//! terminal `ioctl`s, as bare aarch64 `svc #0`.
+//! terminal `ioctl`s, over `vdso_linux_sys`'s bare aarch64 `svc #0`.
 
 use std::ffi::CStr;
 use std::io;
 
-const SYS_IOCTL: u64 = 29;
-const SYS_MOUNT: u64 = 40;
-const SYS_REBOOT: u64 = 142;
-
-/// The bare system call: `nr` in x8, arguments in x0..x5, result in x0.
-///
-/// # Safety
-/// The arguments must be what system call `nr` expects; pointers must be
-/// valid for what the kernel reads or writes through them.
-unsafe fn syscall(nr: u64, args: [u64; 6]) -> i64 {
-    let ret: i64;
-    // SAFETY: `svc #0` with the Linux aarch64 convention; the caller vouches
-    // for the arguments. The kernel clobbers nothing but x0.
-    unsafe {
-        core::arch::asm!(
-            "svc #0",
-            in("x8") nr,
-            inlateout("x0") args[0] => ret,
-            in("x1") args[1],
-            in("x2") args[2],
-            in("x3") args[3],
-            in("x4") args[4],
-            in("x5") args[5],
-            options(nostack),
-        );
-    }
-    ret
-}
+use vdso_linux_sys::aarch64::{NR_IOCTL, NR_MOUNT, NR_REBOOT};
+use vdso_linux_sys::syscall;
 
 fn check(ret: i64) -> io::Result<()> {
     if ret < 0 {
@@ -52,7 +26,7 @@ pub fn mount(source: &CStr, target: &CStr, fstype: &CStr) -> io::Result<()> {
     ];
     // SAFETY: three NUL-terminated strings that outlive the call, no flags,
     // no data.
-    check(unsafe { syscall(SYS_MOUNT, args) })
+    check(unsafe { syscall(NR_MOUNT, args) })
 }
 
 /// Switches off output post-processing (`OPOST`: `\n` → `\r\n`) on the
@@ -66,11 +40,11 @@ pub fn raw_output(fd: i32) -> io::Result<()> {
     let mut termios = [0u32; 9];
     let ptr = termios.as_mut_ptr() as u64;
     // SAFETY: TCGETS writes 36 bytes to `termios`, which has them.
-    check(unsafe { syscall(SYS_IOCTL, [fd as u64, TCGETS, ptr, 0, 0, 0]) })?;
+    check(unsafe { syscall(NR_IOCTL, [fd as u64, TCGETS, ptr, 0, 0, 0]) })?;
     termios[1] &= !OPOST;
     let ptr = termios.as_ptr() as u64;
     // SAFETY: TCSETS reads the 36 bytes TCGETS filled in.
-    check(unsafe { syscall(SYS_IOCTL, [fd as u64, TCSETS, ptr, 0, 0, 0]) })
+    check(unsafe { syscall(NR_IOCTL, [fd as u64, TCSETS, ptr, 0, 0, 0]) })
 }
 
 /// `reboot(RB_POWER_OFF)`: qemu exits.
@@ -80,6 +54,6 @@ pub fn power_off() -> ! {
     const POWER_OFF: u64 = 0x4321_fedc;
     loop {
         // SAFETY: no pointers; the magic numbers make it a power-off request.
-        unsafe { syscall(SYS_REBOOT, [MAGIC1, MAGIC2, POWER_OFF, 0, 0, 0]) };
+        unsafe { syscall(NR_REBOOT, [MAGIC1, MAGIC2, POWER_OFF, 0, 0, 0]) };
     }
 }
