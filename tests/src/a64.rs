@@ -1,12 +1,12 @@
 //! Which fields of an A64 instruction word name general-purpose registers.
 //!
-//! The vDSO must never touch x18, the platform register (DESIGN §1.9). `objdump` is the first
-//! check; this decoder is the second, tool-free one. It follows the top-level encoding tables of
-//! the Arm Architecture Reference Manual (DDI 0487, "A64 Instruction Set Encoding": data
-//! processing – immediate, branches/exception/system, loads and stores, data processing –
-//! register, SIMD and floating point) down to the level where the position and meaning of every
-//! register field is fixed, and reports the general-purpose register numbers found in those
-//! fields (31 is SP or ZR, depending on the instruction; it never matters here).
+//! The vDSO must never touch x18, the platform register (image rule 9, ARCHITECTURE.md). `objdump`
+//! is the first check; this decoder is the second, tool-free one. It follows the top-level encoding
+//! tables of the Arm Architecture Reference Manual (DDI 0487, "A64 Instruction Set Encoding": data
+//! processing – immediate, branches/exception/system, loads and stores, data processing – register,
+//! SIMD and floating point) down to the level where the position and meaning of every register
+//! field is fixed, and reports the general-purpose register numbers found in those fields (31 is SP
+//! or ZR, depending on the instruction; it never matters here).
 //!
 //! It never guesses: a word from a class it does not model (SVE, SME, unallocated space, newer
 //! load/store forms) gives `None`, and the caller must treat that as "cannot tell". SIMD and FP

@@ -47,7 +47,7 @@ pub struct Export {
     pub alias_of: Option<&'static str>,
 }
 
-/// Exactly the symbols the image exports (DESIGN §1.6).
+/// Exactly the symbols the image exports (image rule 6, ARCHITECTURE.md).
 pub const EXPORTS: [Export; 8] = [
     Export {
         name: "__kernel_clock_gettime",
@@ -235,16 +235,19 @@ fn is_elf32(image: &[u8]) -> bool {
     image.get(EI_CLASS) == Some(&ELFCLASS32)
 }
 
-/// Calls the generic `$f::<H32>` or `$f::<H64>` by the image's class.
+/// Parses `$image` with `object`'s types for its class and calls the generic `$f` on the file.
 macro_rules! by_class {
     ($f:ident($image:expr)) => {
         if is_elf32($image) {
-            $f::<H32>($image)
+            $f(&ElfFile::<H32>::parse($image)?)
         } else {
-            $f::<H64>($image)
+            $f(&ElfFile::<H64>::parse($image)?)
         }
     };
 }
+
+/// A file of either class as `object` parses it, little-endian.
+type Parsed<'a, Elf> = ElfFile<'a, Elf, &'a [u8]>;
 
 /// The dynamic symbols, read through the section headers (`.dynsym`, `.dynstr`,
 /// `.gnu.version`, `.gnu.version_d`).
@@ -253,10 +256,9 @@ pub fn dynamic_symbols(image: &[u8]) -> object::Result<Vec<Symbol>> {
 }
 
 fn dynamic_symbols_of<Elf: FileHeader<Endian = LittleEndian>>(
-    image: &[u8],
+    file: &Parsed<'_, Elf>,
 ) -> object::Result<Vec<Symbol>> {
-    let file = ElfFile::<Elf>::parse(image)?;
-    let endian = file.endian();
+    let (endian, image) = (file.endian(), file.data());
     let sections = file.elf_section_table();
     let symbols = sections.symbols(endian, image, oelf::SHT_DYNSYM)?;
     let versions = sections.versions(endian, image)?;
@@ -295,10 +297,9 @@ pub fn dynamic_entries(image: &[u8]) -> object::Result<Vec<(i64, u64)>> {
 }
 
 fn dynamic_entries_of<Elf: FileHeader<Endian = LittleEndian>>(
-    image: &[u8],
+    file: &Parsed<'_, Elf>,
 ) -> object::Result<Vec<(i64, u64)>> {
-    let file = ElfFile::<Elf>::parse(image)?;
-    let endian = file.endian();
+    let (endian, image) = (file.endian(), file.data());
     let mut out = Vec::new();
     for ph in file.elf_program_headers() {
         if let Some(dyns) = ph.dynamic(endian, image)? {
@@ -344,9 +345,8 @@ pub fn sections(image: &[u8]) -> object::Result<Vec<Section>> {
 }
 
 fn sections_of<Elf: FileHeader<Endian = LittleEndian>>(
-    image: &[u8],
+    file: &Parsed<'_, Elf>,
 ) -> object::Result<Vec<Section>> {
-    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     let table = file.elf_section_table();
     table
@@ -369,8 +369,9 @@ pub fn segments(image: &[u8]) -> object::Result<Vec<Phdr>> {
     by_class!(segments_of(image))
 }
 
-fn segments_of<Elf: FileHeader<Endian = LittleEndian>>(image: &[u8]) -> object::Result<Vec<Phdr>> {
-    let file = ElfFile::<Elf>::parse(image)?;
+fn segments_of<Elf: FileHeader<Endian = LittleEndian>>(
+    file: &Parsed<'_, Elf>,
+) -> object::Result<Vec<Phdr>> {
     let endian = file.endian();
     Ok(file
         .elf_program_headers()
@@ -394,9 +395,8 @@ pub fn header(image: &[u8]) -> object::Result<(u16, u16, [u8; 16])> {
 }
 
 fn header_of<Elf: FileHeader<Endian = LittleEndian>>(
-    image: &[u8],
+    file: &Parsed<'_, Elf>,
 ) -> object::Result<(u16, u16, [u8; 16])> {
-    let file = ElfFile::<Elf>::parse(image)?;
     let endian = file.endian();
     let h = file.elf_header();
     let ident = h.e_ident();
@@ -426,9 +426,10 @@ pub fn notes(image: &[u8]) -> object::Result<Vec<Note>> {
     by_class!(notes_of(image))
 }
 
-fn notes_of<Elf: FileHeader<Endian = LittleEndian>>(image: &[u8]) -> object::Result<Vec<Note>> {
-    let file = ElfFile::<Elf>::parse(image)?;
-    let endian = file.endian();
+fn notes_of<Elf: FileHeader<Endian = LittleEndian>>(
+    file: &Parsed<'_, Elf>,
+) -> object::Result<Vec<Note>> {
+    let (endian, image) = (file.endian(), file.data());
     let mut out = Vec::new();
     for ph in file.elf_program_headers() {
         if let Some(mut it) = ph.notes(endian, image)? {
@@ -442,6 +443,22 @@ fn notes_of<Elf: FileHeader<Endian = LittleEndian>>(image: &[u8]) -> object::Res
         }
     }
     Ok(out)
+}
+
+/// For each `.symtab` entry, whether it is undefined (none if the image has no `.symtab`, as
+/// a stripped image has not).
+pub fn symtab_undefined(image: &[u8]) -> object::Result<Vec<bool>> {
+    by_class!(symtab_undefined_of(image))
+}
+
+fn symtab_undefined_of<Elf: FileHeader<Endian = LittleEndian>>(
+    file: &Parsed<'_, Elf>,
+) -> object::Result<Vec<bool>> {
+    let (endian, image) = (file.endian(), file.data());
+    let symtab = file
+        .elf_section_table()
+        .symbols(endian, image, oelf::SHT_SYMTAB)?;
+    Ok(symtab.iter().map(|sym| sym.is_undefined(endian)).collect())
 }
 
 /// The 32-bit little-endian word at file offset `offset`.

@@ -13,8 +13,9 @@
 //! ([`elf::Class`]), so the same code reads the 32-bit compat image (`loader/vdso32.so`) as
 //! musl arm and Go linux/arm do.
 //!
-//! The tests themselves are in `tests/`: `image.rs` (one test per requirement of DESIGN §1),
-//! `image32.rs` (the compat image: its requirements, and musl arm's and Go linux/arm's lookups),
+//! The tests themselves are in `tests/`: `image/` (one test per image rule of ARCHITECTURE.md,
+//! written once and run on both images; what only the compat image has, including musl arm's
+//! and Go linux/arm's lookups, in `image/compat.rs`),
 //! `clients.rs` (every client resolves every export; broken and garbage images),
 //! `checker.rs` (`xtask::check::check_image` and `check_compat_image` accept their images and
 //! reject each broken copy),
