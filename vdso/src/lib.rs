@@ -34,7 +34,7 @@ mod arch;
     any(target_arch = "aarch64", target_arch = "arm"),
     not(test)
 ))]
-mod image;
+pub(crate) mod image;
 
 #[cfg(test)]
 mod tests;

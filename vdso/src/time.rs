@@ -256,35 +256,30 @@ pub fn clock_getres<C: Counter + ?Sized>(
     })
 }
 
-/// A high-resolution clock: base time plus the counter's progress since the
-/// last update (Linux's `do_hres`).
+/// Runs `read` inside `vd`'s seqlock until it saw a consistent page (Linux's
+/// `vdso_read_begin`/`vdso_read_retry` around the loop body), or `None` if
+/// the syscall must answer: `read` said so, or a writer held `seq` odd or
+/// kept changing it for [`SPIN_LIMIT`] rounds.
+///
+/// `read` loads the raw fields only; what depends on their consistency is
+/// computed by the caller on the returned value, after the loop. Every
+/// reader goes through here, so the negative-control build (which skips the
+/// re-check of `seq`) changes every reader at once.
 #[inline(always)]
-fn hres<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Timespec> {
-    let base = vd.basetime.get(id)?;
+fn read_seqlock<T>(vd: &VdsoData, mut read: impl FnMut() -> Option<T>) -> Option<T> {
     let mut rounds = SPIN_LIMIT;
-    let (sec, ns) = loop {
-        // Acquire: the loads below are not performed before this one.
+    loop {
+        // Acquire: the loads in `read` are not performed before this one.
         let seq = vd.seq.load(Ordering::Acquire);
         if seq & 1 == 0 {
-            let source = source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
-            let cycles = counter.read(source);
-            let snap = counter.snapshot(vd, base);
-            // The data loads above are complete before `seq` is read again.
+            let value = read()?;
+            // The data loads in `read` are complete before `seq` is read
+            // again.
             fence(Ordering::Acquire);
             if cfg!(feature = "negative-control-no-seqlock-retry")
                 || vd.seq.load(Ordering::Relaxed) == seq
             {
-                // Only a consistent snapshot reaches this point, so a torn
-                // `mult` or `shift` can never make the result wrong.
-                let Snapshot {
-                    cycle_last,
-                    mask,
-                    mult,
-                    shift,
-                    sec,
-                    nsec,
-                } = snap;
-                break (sec, scale(cycles, cycle_last, mask, mult, shift, nsec)?);
+                return Some(value);
             }
         }
         // A writer is at work: rare, so laid out off the straight path.
@@ -294,7 +289,29 @@ fn hres<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Ti
             return None;
         }
         core::hint::spin_loop();
-    };
+    }
+}
+
+/// A high-resolution clock: base time plus the counter's progress since the
+/// last update (Linux's `do_hres`).
+#[inline(always)]
+fn hres<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Timespec> {
+    let base = vd.basetime.get(id)?;
+    let (cycles, snap) = read_seqlock(vd, || {
+        let source = source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
+        Some((counter.read(source), counter.snapshot(vd, base)))
+    })?;
+    // Only a consistent snapshot reaches this point, so a torn `mult` or
+    // `shift` can never make the result wrong.
+    let Snapshot {
+        cycle_last,
+        mask,
+        mult,
+        shift,
+        sec,
+        nsec,
+    } = snap;
+    let ns = scale(cycles, cycle_last, mask, mult, shift, nsec)?;
     // The division is done after the loop, on a consistent value: a torn
     // read could otherwise make it arbitrarily expensive (as Linux notes).
     // Between two ticks `ns` is below a second past `sec` almost always.
@@ -390,28 +407,12 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64
 #[inline(always)]
 fn coarse<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
-    let mut rounds = SPIN_LIMIT;
-    loop {
-        let seq = vd.seq.load(Ordering::Acquire);
-        if seq & 1 == 0 {
-            source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
-            let (sec, nsec) = counter.basetime(base);
-            fence(Ordering::Acquire);
-            if cfg!(feature = "negative-control-no-seqlock-retry")
-                || vd.seq.load(Ordering::Relaxed) == seq
-            {
-                return Some(Timespec {
-                    tv_sec: sec as i64,
-                    tv_nsec: nsec as i64,
-                });
-            }
-        }
-        // A writer is at work: rare, so laid out off the straight path.
-        cold_path();
-        rounds -= 1;
-        if rounds == 0 {
-            return None;
-        }
-        core::hint::spin_loop();
-    }
+    let (sec, nsec) = read_seqlock(vd, || {
+        source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
+        Some(counter.basetime(base))
+    })?;
+    Some(Timespec {
+        tv_sec: sec as i64,
+        tv_nsec: nsec as i64,
+    })
 }

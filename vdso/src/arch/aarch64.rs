@@ -1,6 +1,7 @@
-//! Everything aarch64 about the image: the data page's address, the counter
-//! reads, the `svc #0` fallbacks and the signal-return trampoline (Linux's
-//! `arch/arm64/include/asm/vdso/gettimeofday.h` and `sigreturn.S`).
+//! The aarch64 hooks of the 64-bit image (Linux's
+//! `arch/arm64/include/asm/vdso/gettimeofday.h`): the data page's address,
+//! the counter reads and the `svc #0` fallbacks. Its exports, the
+//! signal-return trampoline and the BTI note are in [`exports`].
 //!
 //! # Safety
 //!
@@ -8,12 +9,18 @@
 //! touches; none writes memory except the fallbacks, which hand the caller's
 //! pointers to the kernel exactly as the syscall would receive them.
 
-use core::arch::{asm, global_asm};
+use core::arch::asm;
 
 use core::mem::offset_of;
 
 use crate::data::{DataPage, VdsoData, VdsoTimestamp};
 use crate::time::{Counter, CounterSource, Snapshot, Timespec, Timeval, Timezone};
+
+mod exports;
+
+/// The exports share no out-of-line copy of the clock read: each inlines
+/// it, for speed (the image has room).
+pub const SHARED_CLOCK_READ: bool = false;
 
 /// `__NR_clock_gettime` (asm-generic).
 const NR_CLOCK_GETTIME: u64 = 113;
@@ -174,7 +181,7 @@ unsafe fn syscall2(nr: u64, a0: u64, a1: u64) -> i32 {
 ///
 /// None beyond the syscall's own: the kernel checks `ts`.
 #[inline(always)]
-pub unsafe fn clock_gettime_syscall(clock: i32, ts: *mut Timespec) -> i32 {
+pub unsafe fn clock_gettime_fallback(clock: i32, ts: *mut Timespec) -> i32 {
     // SAFETY: clock_gettime validates its clock id and pointer.
     unsafe { syscall2(NR_CLOCK_GETTIME, clock as i64 as u64, ts as u64) }
 }
@@ -185,7 +192,7 @@ pub unsafe fn clock_gettime_syscall(clock: i32, ts: *mut Timespec) -> i32 {
 ///
 /// None beyond the syscall's own: the kernel checks `res`.
 #[inline(always)]
-pub unsafe fn clock_getres_syscall(clock: i32, res: *mut Timespec) -> i32 {
+pub unsafe fn clock_getres_fallback(clock: i32, res: *mut Timespec) -> i32 {
     // SAFETY: clock_getres validates its clock id and pointer.
     unsafe { syscall2(NR_CLOCK_GETRES, clock as i64 as u64, res as u64) }
 }
@@ -196,53 +203,7 @@ pub unsafe fn clock_getres_syscall(clock: i32, res: *mut Timespec) -> i32 {
 ///
 /// None beyond the syscall's own: the kernel checks `tv` and `tz`.
 #[inline(always)]
-pub unsafe fn gettimeofday_syscall(tv: *mut Timeval, tz: *mut Timezone) -> i32 {
+pub unsafe fn gettimeofday_fallback(tv: *mut Timeval, tz: *mut Timezone) -> i32 {
     // SAFETY: gettimeofday validates both pointers.
     unsafe { syscall2(NR_GETTIMEOFDAY, tv as u64, tz as u64) }
 }
-
-// `__kernel_rt_sigreturn`: exactly `mov x8, #__NR_rt_sigreturn; svc #0`, the
-// bytes glibc, musl and libgcc's unwinders match. The `nop` before it lies
-// outside the symbol but inside the CFI region: unwinders look up the
-// instruction before a return address, which for a signal frame is this `nop`
-// (Linux's "mysterious NOP", `arch/arm64/kernel/vdso/sigreturn.S`).
-//
-// It has no `bti c`, unlike the other exports, on purpose: it is reached by
-// the signal handler's `ret` to the address the kernel put in x30, and BTI
-// does not check `ret`. A landing pad here would move the two instructions
-// the unwinders match away from the symbol, and unwinding through signal
-// frames would stop working.
-global_asm!(
-    ".section .text.__kernel_rt_sigreturn, \"ax\", %progbits",
-    ".balign 4",
-    "nop",
-    ".globl __kernel_rt_sigreturn",
-    ".type __kernel_rt_sigreturn, %function",
-    "__kernel_rt_sigreturn:",
-    "mov x8, #139",
-    "svc #0",
-    ".size __kernel_rt_sigreturn, . - __kernel_rt_sigreturn",
-);
-
-// The image's GNU property note: GNU_PROPERTY_AARCH64_FEATURE_1_AND with
-// GNU_PROPERTY_AARCH64_FEATURE_1_BTI, which says "every indirect branch
-// target in here is a landing pad". The compiler puts `bti c` at the start of
-// every function (`-Zbranch-protection=bti`, set by `cargo xtask build-vdso`),
-// but the note LLVM would emit is lost when fat LTO merges in Debian's `core`,
-// which was built without branch protection. So it is written here.
-// `xtask::check` checks that it is present and true: `bti c` at each time
-// function's entry and no `br`/`blr` in the image, so the exports are the only
-// indirect branch targets.
-global_asm!(
-    ".pushsection .note.gnu.property, \"a\", %note",
-    ".balign 8",
-    ".long 4",  // n_namesz: "GNU\0"
-    ".long 16", // n_descsz: one property, padded to 8 bytes
-    ".long 5",  // NT_GNU_PROPERTY_TYPE_0
-    ".asciz \"GNU\"",
-    ".long 0xc0000000", // GNU_PROPERTY_AARCH64_FEATURE_1_AND
-    ".long 4",          // pr_datasz
-    ".long 1",          // GNU_PROPERTY_AARCH64_FEATURE_1_BTI
-    ".long 0",          // padding to 8 bytes
-    ".popsection",
-);

@@ -1,6 +1,7 @@
-//! Everything 32-bit Arm about the compat image: the data page's address,
-//! the counter reads and the `svc #0` fallbacks (Linux's
-//! `arch/arm64/include/asm/vdso/compat_gettimeofday.h`). The image runs in
+//! The 32-bit Arm hooks of the compat image (Linux's
+//! `arch/arm64/include/asm/vdso/compat_gettimeofday.h`): the data page's
+//! address, the counter reads and the `svc #0` fallbacks. Its exports are in
+//! [`exports`]. The image runs in
 //! AArch32 processes on an arm64 kernel (or on a 32-bit Arm kernel with the
 //! same data page), built for `armv7-unknown-linux-gnueabihf` in A32 state.
 //!
@@ -13,16 +14,62 @@
 use core::arch::asm;
 
 use crate::data::DataPage;
-use crate::time::{Counter, CounterSource};
+use crate::time::{Counter, CounterSource, Timespec, Timezone};
+
+mod exports;
+
+/// The compat image has three exports that read a clock and must fit in one
+/// page with 32-bit code, twice the size of the 64-bit image's: they share
+/// one out-of-line copy of the clock read.
+pub const SHARED_CLOCK_READ: bool = true;
 
 /// `__NR_gettimeofday` (arm EABI).
-pub const NR_GETTIMEOFDAY: u32 = 78;
+const NR_GETTIMEOFDAY: u32 = 78;
 /// `__NR_clock_gettime` (arm EABI; 32-bit `struct old_timespec32`).
-pub const NR_CLOCK_GETTIME: u32 = 263;
+const NR_CLOCK_GETTIME: u32 = 263;
 /// `__NR_clock_getres` (arm EABI; 32-bit `struct old_timespec32`).
-pub const NR_CLOCK_GETRES: u32 = 264;
+const NR_CLOCK_GETRES: u32 = 264;
 /// `__NR_clock_gettime64` (arm EABI; `struct __kernel_timespec`).
-pub const NR_CLOCK_GETTIME64: u32 = 403;
+const NR_CLOCK_GETTIME64: u32 = 403;
+
+/// `struct old_timespec32`: what `clock_gettime` and `clock_getres`
+/// (time32) fill in.
+#[repr(C)]
+pub struct OldTimespec32 {
+    tv_sec: i32,
+    tv_nsec: i32,
+}
+
+impl From<Timespec> for OldTimespec32 {
+    /// Seconds truncated to 32 bits, as the kernel's own
+    /// `put_old_timespec32` does.
+    #[inline(always)]
+    fn from(t: Timespec) -> Self {
+        OldTimespec32 {
+            tv_sec: t.tv_sec as i32,
+            tv_nsec: t.tv_nsec as i32,
+        }
+    }
+}
+
+/// `struct __kernel_old_timeval` on 32-bit Arm.
+#[repr(C)]
+pub struct OldTimeval32 {
+    tv_sec: i32,
+    tv_usec: i32,
+}
+
+impl From<crate::time::Timeval> for OldTimeval32 {
+    /// Seconds truncated to 32 bits, as the kernel's own
+    /// `put_old_timeval32` does.
+    #[inline(always)]
+    fn from(t: crate::time::Timeval) -> Self {
+        OldTimeval32 {
+            tv_sec: t.tv_sec as i32,
+            tv_usec: t.tv_usec as i32,
+        }
+    }
+}
 
 /// The data page, `DATA_PAGE_OFFSET` bytes below the image.
 ///
@@ -115,7 +162,7 @@ impl Counter for ArchCounter {
 /// in `r1`, and validates both itself (the kernel returns `-EFAULT` for a bad
 /// pointer; it never faults in user space).
 #[inline(always)]
-pub unsafe fn syscall2(nr: u32, a0: u32, a1: u32) -> i32 {
+unsafe fn syscall2(nr: u32, a0: u32, a1: u32) -> i32 {
     let ret: i32;
     // SAFETY: a plain `svc #0` with the number in r7 (EABI); per this
     // function's contract the kernel validates both arguments and writes only
@@ -130,4 +177,48 @@ pub unsafe fn syscall2(nr: u32, a0: u32, a1: u32) -> i32 {
         );
     }
     ret
+}
+
+/// The real `clock_gettime64` syscall (`struct __kernel_timespec`).
+///
+/// # Safety
+///
+/// None beyond the syscall's own: the kernel checks `ts`.
+#[inline(always)]
+pub unsafe fn clock_gettime_fallback(clock: i32, ts: *mut Timespec) -> i32 {
+    // SAFETY: clock_gettime64 validates its clock id and pointer.
+    unsafe { syscall2(NR_CLOCK_GETTIME64, clock as u32, ts as u32) }
+}
+
+/// The real `gettimeofday` syscall (32-bit `struct __kernel_old_timeval`).
+///
+/// # Safety
+///
+/// None beyond the syscall's own: the kernel checks `tv` and `tz`.
+#[inline(always)]
+pub unsafe fn gettimeofday_fallback(tv: *mut OldTimeval32, tz: *mut Timezone) -> i32 {
+    // SAFETY: gettimeofday validates both pointers.
+    unsafe { syscall2(NR_GETTIMEOFDAY, tv as u32, tz as u32) }
+}
+
+/// The real time32 `clock_gettime` syscall (`struct old_timespec32`).
+///
+/// # Safety
+///
+/// None beyond the syscall's own: the kernel checks `ts`.
+#[inline(always)]
+pub unsafe fn clock_gettime32_fallback(clock: i32, ts: *mut OldTimespec32) -> i32 {
+    // SAFETY: clock_gettime validates its clock id and pointer.
+    unsafe { syscall2(NR_CLOCK_GETTIME, clock as u32, ts as u32) }
+}
+
+/// The real time32 `clock_getres` syscall (`struct old_timespec32`).
+///
+/// # Safety
+///
+/// None beyond the syscall's own: the kernel checks `res`.
+#[inline(always)]
+pub unsafe fn clock_getres32_fallback(clock: i32, res: *mut OldTimespec32) -> i32 {
+    // SAFETY: clock_getres validates its clock id and pointer.
+    unsafe { syscall2(NR_CLOCK_GETRES, clock as u32, res as u32) }
 }
