@@ -5,12 +5,13 @@
 //! the syscall) exactly when that reference says the page cannot be
 //! served.
 //!
-//! The reference ([`reference_time`]) is the data page's rules (ARCHITECTURE.md) and `time.rs`'s
-//! documented rules in plain `u128` arithmetic, written without looking at
-//! how `scale` splits the product: a page is served only with `clock_mode`
-//! 1, 2 or CNTPCT and an even `seq`; a counter clock also needs `mult`,
-//! `mask` nonzero, `shift` below 64, a masked delta at most half the mask
-//! (else the counter is behind `cycle_last`) and a result below 2^64 ns.
+//! The reference ([`reference_time`]) is the data page's rules
+//! (ARCHITECTURE.md) and `time.rs`'s documented rules in plain `u128`
+//! arithmetic, written without looking at how `scale` splits the product:
+//! a page is served only with `clock_mode` 1, 2 or CNTPCT and an even
+//! `seq`; a counter clock also needs `mult`, `mask` nonzero, `shift` below
+//! 64, a masked delta at most half the mask (else the counter is behind
+//! `cycle_last`) and a result below 2^64 ns.
 
 use proptest::prelude::*;
 
