@@ -353,8 +353,37 @@ pub fn parse(file: &[u8]) -> Result<Program, Error> {
 }
 
 /// Checks that `file` is a static program for `arch` and returns what the
-/// loader needs from it.
+/// loader needs from it. The checks run in the order Linux's loader makes
+/// them, so a file with several faults gets the first one's error:
+/// identification, file header, each program header in table order, then
+/// the image as a whole.
 pub fn parse_for(arch: Arch, file: &[u8]) -> Result<Program, Error> {
+    check_ident(arch, file)?;
+    let bytes = Bytes(file);
+    let header = file_header(arch, &bytes)?;
+    let table = program_headers(arch, &bytes, &header)?;
+    let (Some(first), Some(last)) = (table.segments.first(), table.segments.last()) else {
+        return Err(malformed("no loadable segment"));
+    };
+    if header.kind == Kind::StaticPie {
+        check_static_pie(arch, &bytes, &header, &table, last.end() - first.vaddr)?;
+    }
+    check_entry(arch, header.entry, &table.segments)?;
+    let phdr = phdr_address(&header, &table)?;
+    Ok(Program {
+        arch,
+        kind: header.kind,
+        entry: header.entry,
+        phdr,
+        phnum: header.phnum,
+        segments: table.segments,
+        exec_stack: table.exec_stack,
+    })
+}
+
+/// `e_ident`: not a script, long enough for `arch`'s file header, the ELF
+/// magic, `arch`'s class, little-endian.
+fn check_ident(arch: Arch, file: &[u8]) -> Result<(), Error> {
     if file.starts_with(b"#!") {
         return Err(Error::Script);
     }
@@ -377,11 +406,29 @@ pub fn parse_for(arch: Arch, file: &[u8]) -> Result<Program, Error> {
     if file[5] != 1 {
         return Err(Error::BigEndian);
     }
-    let bytes = Bytes(file);
+    Ok(())
+}
+
+/// What the file header says, checked.
+struct FileHeader {
+    kind: Kind,
+    /// `e_entry`.
+    entry: u64,
+    /// `e_phoff`.
+    phoff: u64,
+    /// `e_phnum`.
+    phnum: u16,
+    /// Bytes of the program header table, which lies inside the file.
+    table_len: u64,
+}
+
+/// The file header after `e_ident`: `arch`'s machine (and on Arm an EABI
+/// version), an executable or static-PIE type, and a program header table
+/// of `arch`'s entry size that is not empty and lies inside the file.
+fn file_header(arch: Arch, bytes: &Bytes<'_>) -> Result<FileHeader, Error> {
     let at = arch.fields();
     let phdr_size = arch.phdr_size();
-    let user_end = arch.user_addr_end();
-    let header = |at: u64| {
+    let word = |at: u64| {
         bytes
             .addr(arch, at)
             .ok_or_else(|| malformed("short header"))
@@ -405,8 +452,8 @@ pub fn parse_for(arch: Arch, file: &[u8]) -> Result<Program, Error> {
         ET_DYN => Kind::StaticPie,
         other => return Err(Error::Type(other)),
     };
-    let entry = header(24)?;
-    let phoff = header(at.e_phoff)?;
+    let entry = word(24)?;
+    let phoff = word(at.e_phoff)?;
     let phentsize = bytes.u16(at.e_phentsize).ok_or(Error::TooShort)?;
     let phnum = bytes.u16(at.e_phnum).ok_or(Error::TooShort)?;
     if usize::from(phentsize) != phdr_size {
@@ -421,104 +468,166 @@ pub fn parse_for(arch: Arch, file: &[u8]) -> Result<Program, Error> {
     if bytes.range(phoff, table_len).is_none() {
         return Err(malformed("the program headers lie outside the file"));
     }
+    Ok(FileHeader {
+        kind,
+        entry,
+        phoff,
+        phnum,
+        table_len,
+    })
+}
 
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut pt_phdr = None;
-    let mut dynamic = None;
-    let mut exec_stack = false;
-    for i in 0..u64::from(phnum) {
-        let ph = phoff + i * phdr_size as u64;
-        // Inside the table checked above, so every read succeeds.
-        let field = |at: u64| {
-            bytes
-                .addr(arch, ph + at)
-                .ok_or_else(|| malformed("short phdr"))
-        };
-        let p_type = bytes.u32(ph).ok_or_else(|| malformed("short phdr"))?;
-        let p_flags = bytes
-            .u32(ph + at.p_flags)
-            .ok_or_else(|| malformed("short phdr"))?;
-        let (offset, vaddr, filesz, memsz) = (
-            field(at.p_offset)?,
-            field(at.p_vaddr)?,
-            field(at.p_filesz)?,
-            field(at.p_memsz)?,
-        );
-        match p_type {
-            PT_INTERP => {
-                let path = bytes
-                    .range(offset, filesz)
-                    .map(|raw| {
-                        let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
-                        String::from_utf8_lossy(raw).into_owned()
-                    })
-                    .unwrap_or_else(|| "outside the file".to_string());
-                return Err(Error::Interpreter(path));
-            }
+/// One program header's fields, as read.
+struct Phdr {
+    p_type: u32,
+    flags: u32,
+    offset: u64,
+    vaddr: u64,
+    filesz: u64,
+    memsz: u64,
+}
+
+/// The program header at `ph`.
+fn read_phdr(arch: Arch, bytes: &Bytes<'_>, ph: u64) -> Result<Phdr, Error> {
+    let at = arch.fields();
+    // Inside the table `file_header` checked, so every read succeeds.
+    let short = || malformed("short phdr");
+    let field = |at: u64| bytes.addr(arch, ph + at).ok_or_else(short);
+    Ok(Phdr {
+        p_type: bytes.u32(ph).ok_or_else(short)?,
+        flags: bytes.u32(ph + at.p_flags).ok_or_else(short)?,
+        offset: field(at.p_offset)?,
+        vaddr: field(at.p_vaddr)?,
+        filesz: field(at.p_filesz)?,
+        memsz: field(at.p_memsz)?,
+    })
+}
+
+/// What the program header table holds.
+struct Table {
+    /// The non-empty `PT_LOAD` segments, ascending and apart.
+    segments: Vec<Segment>,
+    /// `PT_PHDR`'s address, if there is one.
+    pt_phdr: Option<u64>,
+    /// `PT_DYNAMIC`'s file offset and size, if there is one.
+    dynamic: Option<(u64, u64)>,
+    /// `PT_GNU_STACK` with `PF_X`.
+    exec_stack: bool,
+}
+
+/// Reads the program headers in table order; the first `PT_INTERP` or bad
+/// `PT_LOAD` ends it with that error.
+fn program_headers(arch: Arch, bytes: &Bytes<'_>, header: &FileHeader) -> Result<Table, Error> {
+    let mut table = Table {
+        segments: Vec::new(),
+        pt_phdr: None,
+        dynamic: None,
+        exec_stack: false,
+    };
+    for i in 0..u64::from(header.phnum) {
+        let ph = read_phdr(arch, bytes, header.phoff + i * arch.phdr_size() as u64)?;
+        match ph.p_type {
+            PT_INTERP => return Err(interpreter(bytes, &ph)),
             PT_LOAD => {
-                if filesz > memsz {
-                    return Err(malformed(format!(
-                        "segment at {vaddr:#x} has more file bytes than memory bytes"
-                    )));
+                if let Some(segment) = load_segment(arch, bytes, &ph, table.segments.last())? {
+                    table.segments.push(segment);
                 }
-                if bytes.range(offset, filesz).is_none() {
-                    return Err(malformed(format!(
-                        "segment at {vaddr:#x} lies outside the file"
-                    )));
-                }
-                match vaddr.checked_add(memsz) {
-                    Some(end) if end <= user_end => {}
-                    _ => {
-                        return Err(malformed(format!(
-                            "segment at {vaddr:#x} ends beyond user space"
-                        )))
-                    }
-                }
-                if memsz == 0 {
-                    continue;
-                }
-                let segment = Segment {
-                    vaddr,
-                    memsz,
-                    offset,
-                    filesz,
-                    flags: p_flags,
-                };
-                if let Some(last) = segments.last() {
-                    if vaddr < last.end() {
-                        return Err(malformed(format!(
-                            "segment at {vaddr:#x} overlaps the one before or is out of order"
-                        )));
-                    }
-                }
-                segments.push(segment);
             }
-            PT_PHDR => pt_phdr = Some(vaddr),
-            PT_DYNAMIC => dynamic = Some((offset, filesz)),
-            PT_GNU_STACK => exec_stack = p_flags & PF_X != 0,
+            PT_PHDR => table.pt_phdr = Some(ph.vaddr),
+            PT_DYNAMIC => table.dynamic = Some((ph.offset, ph.filesz)),
+            PT_GNU_STACK => table.exec_stack = ph.flags & PF_X != 0,
             _ => {}
         }
     }
-    let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
-        return Err(malformed("no loadable segment"));
-    };
-    if kind == Kind::StaticPie {
-        if entry == 0 {
-            return Err(Error::SharedLibrary);
-        }
-        if let Some((offset, len)) = dynamic {
-            if let Some(needed) = needed_count(&bytes, arch, offset, len) {
-                return Err(Error::Needs(needed));
-            }
+    Ok(table)
+}
+
+/// The error for a `PT_INTERP`: the interpreter's path, up to its NUL.
+fn interpreter(bytes: &Bytes<'_>, ph: &Phdr) -> Error {
+    let path = bytes
+        .range(ph.offset, ph.filesz)
+        .map(|raw| {
+            let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
+            String::from_utf8_lossy(raw).into_owned()
+        })
+        .unwrap_or_else(|| "outside the file".to_string());
+    Error::Interpreter(path)
+}
+
+/// A `PT_LOAD` checked: no more file bytes than memory bytes, its bytes in
+/// the file, its end in user space, and (unless empty, which is skipped:
+/// `None`) after the segment `before`.
+fn load_segment(
+    arch: Arch,
+    bytes: &Bytes<'_>,
+    ph: &Phdr,
+    before: Option<&Segment>,
+) -> Result<Option<Segment>, Error> {
+    let vaddr = ph.vaddr;
+    if ph.filesz > ph.memsz {
+        return Err(malformed(format!(
+            "segment at {vaddr:#x} has more file bytes than memory bytes"
+        )));
+    }
+    if bytes.range(ph.offset, ph.filesz).is_none() {
+        return Err(malformed(format!(
+            "segment at {vaddr:#x} lies outside the file"
+        )));
+    }
+    match vaddr.checked_add(ph.memsz) {
+        Some(end) if end <= arch.user_addr_end() => {}
+        _ => {
+            return Err(malformed(format!(
+                "segment at {vaddr:#x} ends beyond user space"
+            )))
         }
     }
-    // The whole image must fit user space once placed; a static-PIE's image
-    // is moved as a whole, so only its size matters.
-    if kind == Kind::StaticPie && last.end() - first.vaddr > user_end / 2 {
+    if ph.memsz == 0 {
+        return Ok(None);
+    }
+    if before.is_some_and(|last| vaddr < last.end()) {
+        return Err(malformed(format!(
+            "segment at {vaddr:#x} overlaps the one before or is out of order"
+        )));
+    }
+    Ok(Some(Segment {
+        vaddr,
+        memsz: ph.memsz,
+        offset: ph.offset,
+        filesz: ph.filesz,
+        flags: ph.flags,
+    }))
+}
+
+/// A static-PIE's own checks: an entry point (else it is a library), no
+/// `DT_NEEDED`, and segments spanning at most half the address space
+/// (`span` bytes): its image is moved as a whole, so only its size must fit
+/// user space once placed.
+fn check_static_pie(
+    arch: Arch,
+    bytes: &Bytes<'_>,
+    header: &FileHeader,
+    table: &Table,
+    span: u64,
+) -> Result<(), Error> {
+    if header.entry == 0 {
+        return Err(Error::SharedLibrary);
+    }
+    if let Some((offset, len)) = table.dynamic {
+        if let Some(needed) = needed_count(bytes, arch, offset, len) {
+            return Err(Error::Needs(needed));
+        }
+    }
+    if span > arch.user_addr_end() / 2 {
         return Err(malformed(
             "the segments span more than half the address space",
         ));
     }
+    Ok(())
+}
+
+/// The entry point lies in an executable segment.
+fn check_entry(arch: Arch, entry: u64, segments: &[Segment]) -> Result<(), Error> {
     // On Arm, bit 0 of the entry point selects Thumb; the code is at the
     // even address.
     let code = match arch {
@@ -531,24 +640,21 @@ pub fn parse_for(arch: Arch, file: &[u8]) -> Result<Program, Error> {
             "the entry point {entry:#x} is not in an executable segment"
         )));
     }
-    // `AT_PHDR` as Linux computes it (6.12 `load_elf_binary`): the address
-    // at which the load segment holding the header table maps it; else
-    // what `PT_PHDR` says.
-    let phdr = segments
+    Ok(())
+}
+
+/// `AT_PHDR` as Linux computes it (6.12 `load_elf_binary`): the address at
+/// which the load segment holding the header table maps it; else what
+/// `PT_PHDR` says.
+fn phdr_address(header: &FileHeader, table: &Table) -> Result<u64, Error> {
+    let (phoff, end) = (header.phoff, header.phoff + header.table_len);
+    table
+        .segments
         .iter()
-        .find(|s| s.offset <= phoff && phoff + table_len <= s.offset + s.filesz)
+        .find(|s| s.offset <= phoff && end <= s.offset + s.filesz)
         .map(|s| s.vaddr + (phoff - s.offset))
-        .or(pt_phdr)
-        .ok_or_else(|| malformed("the program headers are not in a loadable segment"))?;
-    Ok(Program {
-        arch,
-        kind,
-        entry,
-        phdr,
-        phnum,
-        segments,
-        exec_stack,
-    })
+        .or(table.pt_phdr)
+        .ok_or_else(|| malformed("the program headers are not in a loadable segment"))
 }
 
 /// `Some(description)` if the dynamic section at `offset` names a
@@ -733,6 +839,17 @@ mod tests {
             }
         }
 
+        /// The same program as a static-PIE linked at `base` (its text
+        /// there, the data as far above it as before) entered at `entry`.
+        fn pie_at(mut self, base: u64, entry: u64) -> Builder {
+            let text = self.phdrs[0].3;
+            self.e_type = ET_DYN;
+            self.entry = entry;
+            self.phdrs[0].3 = base;
+            self.phdrs[1].3 = self.phdrs[1].3 - text + base;
+            self
+        }
+
         fn bytes(&self) -> Vec<u8> {
             if self.class32 {
                 return self.bytes32();
@@ -803,6 +920,38 @@ mod tests {
         parse_for(Arch::Arm, file)
     }
 
+    /// Text's protection, as `Region::prot`.
+    const RX: u32 = prot::READ | prot::EXEC;
+    /// Data's protection.
+    const RW: u32 = prot::READ | prot::WRITE;
+
+    fn region(start: u64, end: u64, prot: u32) -> Region {
+        Region { start, end, prot }
+    }
+
+    /// `b` for `machine` is refused by `arch` as of the wrong machine; the
+    /// error's message.
+    fn machine_refused(arch: Arch, mut b: Builder, machine: u16) -> String {
+        b.machine = machine;
+        let err = parse_for(arch, &b.bytes()).unwrap_err();
+        let wanted = arch;
+        assert_eq!(
+            err,
+            Error::Machine {
+                found: machine,
+                wanted
+            }
+        );
+        err.to_string()
+    }
+
+    /// `file` cut short anywhere is an error for `arch`, never a panic.
+    fn every_truncation_fails(arch: Arch, file: &[u8]) {
+        for len in 0..file.len() {
+            assert!(parse_for(arch, &file[..len]).is_err(), "truncated to {len}");
+        }
+    }
+
     #[test]
     fn static_arm_executable_is_accepted_with_its_segments_phdr_and_thumb_entry() {
         let program = parse_arm(&Builder::static_arm_exe().bytes()).unwrap();
@@ -835,18 +984,7 @@ mod tests {
         );
         assert_eq!(
             program.regions(0).unwrap(),
-            vec![
-                Region {
-                    start: 0x10000,
-                    end: 0x11000,
-                    prot: prot::READ | prot::EXEC
-                },
-                Region {
-                    start: 0x21000,
-                    end: 0x23000,
-                    prot: prot::READ | prot::WRITE
-                },
-            ]
+            vec![region(0x10000, 0x11000, RX), region(0x21000, 0x23000, RW)]
         );
     }
 
@@ -874,18 +1012,9 @@ mod tests {
             "a 64-bit ELF file"
         );
         // An ELF32 file of another machine (i386) names it.
-        let mut b = Builder::static_arm_exe();
-        b.machine = 3;
-        let err = parse_arm(&b.bytes()).unwrap_err();
-        assert_eq!(
-            err,
-            Error::Machine {
-                found: 3,
-                wanted: Arch::Arm
-            }
-        );
-        assert!(err.to_string().contains("x86 (i386)"), "{err}");
-        assert!(err.to_string().ends_with("not 32-bit ARM"), "{err}");
+        let err = machine_refused(Arch::Arm, Builder::static_arm_exe(), 3);
+        assert!(err.contains("x86 (i386)"), "{err}");
+        assert!(err.ends_with("not 32-bit ARM"), "{err}");
     }
 
     #[test]
@@ -901,11 +1030,7 @@ mod tests {
 
     #[test]
     fn arm_static_pie_moves_to_the_base_and_dynamic_entries_are_32_bit() {
-        let mut b = Builder::static_arm_exe();
-        b.e_type = ET_DYN;
-        b.entry = 0x101;
-        b.phdrs[0].3 = 0;
-        b.phdrs[1].3 = 0x11000;
+        let mut b = Builder::static_arm_exe().pie_at(0, 0x101);
         b.phdrs
             .push((PT_DYNAMIC, PF_R | PF_W, 0x1000, 0x11000, 0x18, 0x18));
         let mut file = b.bytes();
@@ -932,11 +1057,7 @@ mod tests {
         let program = parse_arm(&b.bytes()).unwrap();
         // A static-PIE moved up past the end does not fit either.
         assert_eq!(program.regions(0x1000), None);
-        // Truncated anywhere: an error, never a panic.
-        let file = Builder::static_arm_exe().bytes();
-        for len in 0..file.len() {
-            assert!(parse_arm(&file[..len]).is_err(), "truncated to {len}");
-        }
+        every_truncation_fails(Arch::Arm, &Builder::static_arm_exe().bytes());
     }
 
     #[test]
@@ -957,11 +1078,7 @@ mod tests {
 
     #[test]
     fn static_pie_is_accepted_and_moved_to_the_chosen_base() {
-        let mut b = Builder::static_exe();
-        b.e_type = ET_DYN;
-        b.entry = 0x100;
-        b.phdrs[0].3 = 0;
-        b.phdrs[1].3 = 0x11000;
+        let b = Builder::static_exe().pie_at(0, 0x100);
         let program = parse(&b.bytes()).unwrap();
         assert_eq!(program.kind, Kind::StaticPie);
         let bias = program.load_bias(0x10_0000_0000);
@@ -973,11 +1090,7 @@ mod tests {
 
     #[test]
     fn static_pie_linked_above_the_base_moves_down() {
-        let mut b = Builder::static_exe();
-        b.e_type = ET_DYN;
-        b.entry = 0x20_0000_0100;
-        b.phdrs[0].3 = 0x20_0000_0000;
-        b.phdrs[1].3 = 0x20_0001_1000;
+        let b = Builder::static_exe().pie_at(0x20_0000_0000, 0x20_0000_0100);
         let program = parse(&b.bytes()).unwrap();
         let bias = program.load_bias(0x10_0000_0000);
         assert_eq!(program.entry.wrapping_add(bias), 0x10_0000_0100);
@@ -998,18 +1111,9 @@ mod tests {
 
     #[test]
     fn x86_64_program_is_rejected_naming_its_architecture() {
-        let mut b = Builder::static_exe();
-        b.machine = 62;
-        let err = parse(&b.bytes()).unwrap_err();
-        assert_eq!(
-            err,
-            Error::Machine {
-                found: 62,
-                wanted: Arch::Aarch64
-            }
-        );
-        assert!(err.to_string().ends_with("not aarch64"), "{err}");
-        assert!(err.to_string().contains("x86-64"), "{err}");
+        let err = machine_refused(Arch::Aarch64, Builder::static_exe(), 62);
+        assert!(err.ends_with("not aarch64"), "{err}");
+        assert!(err.contains("x86-64"), "{err}");
     }
 
     #[test]
@@ -1050,11 +1154,7 @@ mod tests {
 
     #[test]
     fn position_independent_program_needing_libraries_is_rejected() {
-        let mut b = Builder::static_exe();
-        b.e_type = ET_DYN;
-        b.entry = 0x100;
-        b.phdrs[0].3 = 0;
-        b.phdrs[1].3 = 0x11000;
+        let mut b = Builder::static_exe().pie_at(0, 0x100);
         b.phdrs
             .push((PT_DYNAMIC, PF_R | PF_W, 0x1000, 0x11000, 0x30, 0x30));
         let mut file = b.bytes();
@@ -1084,11 +1184,7 @@ mod tests {
                 parse(&b.bytes())
             );
         }
-        // Truncated anywhere: an error, never a panic.
-        let file = Builder::static_exe().bytes();
-        for len in 0..file.len() {
-            assert!(parse(&file[..len]).is_err(), "truncated to {len}");
-        }
+        every_truncation_fails(Arch::Aarch64, &Builder::static_exe().bytes());
     }
 
     #[test]
@@ -1104,16 +1200,8 @@ mod tests {
         assert_eq!(
             program.regions(0).unwrap(),
             vec![
-                Region {
-                    start: 0x400000,
-                    end: 0x401000,
-                    prot: prot::READ | prot::EXEC
-                },
-                Region {
-                    start: 0x411000,
-                    end: 0x413000,
-                    prot: prot::READ | prot::WRITE
-                },
+                region(0x400000, 0x401000, RX),
+                region(0x411000, 0x413000, RW)
             ]
         );
     }
@@ -1127,26 +1215,12 @@ mod tests {
         b.phdrs[1] = (PT_LOAD, PF_R | PF_W, 0x1800, 0x401800, 0x100, 0x2000);
         b.size = 0x1900;
         let program = parse(&b.bytes()).unwrap();
-        let rx = prot::READ | prot::EXEC;
-        let rw = prot::READ | prot::WRITE;
         assert_eq!(
             program.regions(0).unwrap(),
             vec![
-                Region {
-                    start: 0x400000,
-                    end: 0x401000,
-                    prot: rx
-                },
-                Region {
-                    start: 0x401000,
-                    end: 0x402000,
-                    prot: rx | rw
-                },
-                Region {
-                    start: 0x402000,
-                    end: 0x404000,
-                    prot: rw
-                },
+                region(0x400000, 0x401000, RX),
+                region(0x401000, 0x402000, RX | RW),
+                region(0x402000, 0x404000, RW),
             ]
         );
     }
