@@ -274,7 +274,7 @@ pub fn build_flavor(
         }
     };
     sh.write_file(&stripped, &image)?;
-    if flavor.spec.aarch64_rules {
+    if flavor.spec.arch == check::Arch::Aarch64 {
         check_no_x18(sh, &stripped)?;
     }
     Ok((image, report))
