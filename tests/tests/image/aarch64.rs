@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use object::elf as oelf;
 use vdso_tests::a64;
 use vdso_tests::clients::go;
 use vdso_tests::elf::*;
 use vdso_tests::image::{self, EXPORTS, LINUX_2_6, LINUX_2_6_39, NOP, SONAME};
 
-use crate::rules::{
-    self, symbols, u32_at, Image, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_PROGBITS,
-};
+use crate::rules::{self, symbols, u32_at, Image};
 
 /// The aarch64 image and what its rules expect.
 static AARCH64: Image = Image {
@@ -74,9 +73,10 @@ fn rt_sigreturn_is_mov_x8_139_svc_0_after_a_nop_outside_the_symbol() {
 fn code_words(img: &[u8]) -> Vec<(u64, u32)> {
     let mut out = Vec::new();
     let code = image::sections(img).unwrap().into_iter().filter(|s| {
-        s.kind == SHT_PROGBITS
-            && s.flags & (SHF_ALLOC | SHF_EXECINSTR) == SHF_ALLOC | SHF_EXECINSTR
-            && s.flags & SHF_WRITE == 0
+        s.kind == oelf::SHT_PROGBITS.0
+            && s.flags & (oelf::SHF_ALLOC.0 | oelf::SHF_EXECINSTR.0)
+                == oelf::SHF_ALLOC.0 | oelf::SHF_EXECINSTR.0
+            && s.flags & oelf::SHF_WRITE.0 == 0
     });
     for s in code {
         for i in 0..s.size / 4 {

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use object::elf as oelf;
 use vdso_tests::clients::{go, musl};
 use vdso_tests::elf::*;
 use vdso_tests::image::{
@@ -17,9 +18,7 @@ use vdso_tests::image::{
 };
 use vdso_tests::{Error, Mapping};
 
-use crate::rules::{
-    self, symbols, the_load, u32_at, Image, SHF_ALLOC, SHF_EXECINSTR, SHT_PROGBITS,
-};
+use crate::rules::{self, symbols, the_load, u32_at, Image};
 
 /// Go 1.19 `vdso_linux_arm.go`: `vdsoLinuxVersion = vdsoVersionKey{"LINUX_2.6", 0x3ae75f6}`.
 const GO_ARM_VERSION_HASH: u32 = 0x3ae_75f6;
@@ -59,6 +58,24 @@ fn loader_offsets() -> [(&'static str, usize); 4] {
         ("__vdso_gettimeofday", o::VDSO_GETTIMEOFDAY),
         ("__vdso_clock_getres", o::VDSO_CLOCK_GETRES),
     ]
+}
+
+/// A client's `lookup(mapping, version, name)`.
+type Lookup = fn(&Mapping<'_>, &str, &str) -> Result<u64, Error>;
+
+/// Asserts that `lookup` finds every export `@LINUX_2.6` at its loader offset, at each base.
+fn assert_resolves_every_export(lookup: Lookup) {
+    let img = load();
+    for base in BASES32 {
+        let m = Mapping::new(&img, base);
+        for (name, offset) in loader_offsets() {
+            assert_eq!(
+                lookup(&m, LINUX_2_6, name),
+                Ok(base + offset as u64),
+                "{name}@LINUX_2.6 at base {base:#x}"
+            );
+        }
+    }
 }
 
 // The loader's copy -----------------------------------------------------------------------------
@@ -107,8 +124,9 @@ fn every_compat_export_starts_with_an_a32_instruction_in_the_executable_load() {
         .unwrap()
         .into_iter()
         .filter(|s| {
-            s.kind == SHT_PROGBITS
-                && s.flags & (SHF_ALLOC | SHF_EXECINSTR) == SHF_ALLOC | SHF_EXECINSTR
+            s.kind == oelf::SHT_PROGBITS.0
+                && s.flags & (oelf::SHF_ALLOC.0 | oelf::SHF_EXECINSTR.0)
+                    == oelf::SHF_ALLOC.0 | oelf::SHF_EXECINSTR.0
         })
         .collect();
     for s in symbols(&img).iter().filter(|s| s.is_exported()) {
@@ -190,17 +208,7 @@ fn musl_arm_finds_vdso_clock_gettime64_then_vdso_clock_gettime_at_linux_2_6() {
 
 #[test]
 fn musl_arm_resolves_every_compat_export_to_its_offset() {
-    let img = load();
-    for base in BASES32 {
-        let m = Mapping::new(&img, base);
-        for (name, offset) in loader_offsets() {
-            assert_eq!(
-                musl::lookup32(&m, LINUX_2_6, name),
-                Ok(base + offset as u64),
-                "{name}@LINUX_2.6 at base {base:#x}"
-            );
-        }
-    }
+    assert_resolves_every_export(musl::lookup32);
 }
 
 #[test]
@@ -289,16 +297,10 @@ fn go_arm_finds_linux_2_6_by_hash_and_name() {
 
 #[test]
 fn go_arm_algorithm_resolves_every_compat_export() {
+    assert_resolves_every_export(go::lookup32);
     let img = load();
     for base in BASES32 {
         let m = Mapping::new(&img, base);
-        for (name, offset) in loader_offsets() {
-            assert_eq!(
-                go::lookup32(&m, LINUX_2_6, name),
-                Ok(base + offset as u64),
-                "{name}@LINUX_2.6 at base {base:#x}"
-            );
-        }
         assert_eq!(
             go::lookup32(&m, LINUX_2_6, "__kernel_clock_gettime"),
             Err(Error::NotFound)

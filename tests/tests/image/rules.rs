@@ -9,28 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use object::elf as oelf;
 use vdso_tests::clients::go;
 use vdso_tests::elf::*;
 use vdso_tests::hash::elf_hash;
 use vdso_tests::image::{self, Export, Symbol, PAGE_SIZE, SONAME};
 use vdso_tests::Mapping;
-
-const SHT_RELA: u32 = 4;
-const SHT_HASH: u32 = 5;
-const SHT_REL: u32 = 9;
-const SHT_DYNSYM: u32 = 11;
-const SHT_RELR: u32 = 19;
-pub const SHT_PROGBITS: u32 = 1;
-const SHT_GNU_HASH: u32 = 0x6fff_fff6;
-const SHT_GNU_VERDEF: u32 = 0x6fff_fffd;
-const SHT_GNU_VERSYM: u32 = 0x6fff_ffff;
-const SHT_ANDROID_REL: u32 = 0x6000_0001;
-const SHT_ANDROID_RELA: u32 = 0x6000_0002;
-const SHT_ANDROID_RELR: u32 = 0x6fff_ff00;
-pub const SHF_WRITE: u64 = 1;
-pub const SHF_ALLOC: u64 = 2;
-pub const SHF_EXECINSTR: u64 = 4;
-const NT_GNU_BUILD_ID: u32 = 3;
 
 /// One image under test: how to read it, and every value in which its rules differ.
 pub struct Image {
@@ -313,7 +297,10 @@ pub fn writable_sections_hold_nothing_but_the_linkers_reserved_got(image: &Image
         .find(|s| s.name == ".dynamic")
         .map(|s| s.addr);
     for s in &sections {
-        if s.flags & SHF_ALLOC == 0 || s.flags & SHF_WRITE == 0 || s.name == ".dynamic" {
+        if s.flags & oelf::SHF_ALLOC.0 == 0
+            || s.flags & oelf::SHF_WRITE.0 == 0
+            || s.name == ".dynamic"
+        {
             continue;
         }
         assert!(
@@ -377,13 +364,14 @@ pub fn image_has_no_dynamic_relocations(image: &Image) {
         );
     }
     let kinds = [
-        SHT_RELA,
-        SHT_REL,
-        SHT_RELR,
-        SHT_ANDROID_REL,
-        SHT_ANDROID_RELA,
-        SHT_ANDROID_RELR,
-    ];
+        oelf::SHT_RELA,
+        oelf::SHT_REL,
+        oelf::SHT_RELR,
+        oelf::SHT_ANDROID_REL,
+        oelf::SHT_ANDROID_RELA,
+        oelf::SHT_ANDROID_RELR,
+    ]
+    .map(|k| k.0);
     for s in image::sections(&img).unwrap() {
         assert!(
             !kinds.contains(&s.kind) && !s.name.starts_with(".rel"),
@@ -430,7 +418,8 @@ pub fn image_has_a_sysv_hash_table_and_no_gnu_hash_table(image: &Image) {
     );
     for s in image::sections(&img).unwrap() {
         assert_ne!(
-            s.kind, SHT_GNU_HASH,
+            s.kind,
+            oelf::SHT_GNU_HASH.0,
             "section {} is a GNU hash table",
             s.name
         );
@@ -490,10 +479,10 @@ pub fn section_headers_describe_the_tables_the_dynamic_segment_points_at(image: 
             .addr
     };
     let pairs = [
-        (DT_HASH, SHT_HASH),
-        (DT_SYMTAB, SHT_DYNSYM),
-        (DT_VERSYM, SHT_GNU_VERSYM),
-        (DT_VERDEF, SHT_GNU_VERDEF),
+        (DT_HASH, oelf::SHT_HASH.0),
+        (DT_SYMTAB, oelf::SHT_DYNSYM.0),
+        (DT_VERSYM, oelf::SHT_GNU_VERSYM.0),
+        (DT_VERDEF, oelf::SHT_GNU_VERDEF.0),
     ];
     for (tag, kind) in pairs {
         assert_eq!(
@@ -537,11 +526,11 @@ fn version_definitions(img: &[u8]) -> Vec<(Verdef, String)> {
 pub fn version_definitions_are_the_images_nodes_with_their_elf_hashes(image: &Image) {
     let img = (image.load)();
     let dyns = dynamic(&img);
+    let count = image::dynamic_value(&dyns, DT_VERDEFNUM).expect("no DT_VERDEFNUM");
     assert!(
         image::dynamic_value(&dyns, DT_VERSYM).is_some(),
         "no DT_VERSYM"
     );
-    let count = image::dynamic_value(&dyns, DT_VERDEFNUM).expect("no DT_VERDEFNUM");
     let defs = version_definitions(&img);
     assert_eq!(defs.len() as u64, count, "DT_VERDEFNUM");
     assert_eq!(
@@ -657,7 +646,7 @@ pub fn note_segment_holds_the_gnu_build_id(image: &Image) {
     let notes = image::notes(&(image.load)()).expect("object reads the notes");
     let id = notes
         .iter()
-        .find(|n| n.name == b"GNU" && n.kind == NT_GNU_BUILD_ID)
+        .find(|n| n.name == b"GNU" && n.kind == oelf::NT_GNU_BUILD_ID.0)
         .unwrap_or_else(|| panic!("no NT_GNU_BUILD_ID note among {notes:?}"));
     assert_eq!(id.desc.len(), 20, "--build-id=sha1 gives 20 bytes");
     assert!(id.desc.iter().any(|&b| b != 0), "the build id is all zero");
