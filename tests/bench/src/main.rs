@@ -19,11 +19,11 @@
 //!   warm-up pass, for `qemu-aarch64 -singlestep -d exec,nochain` to trace:
 //!   the instructions executed inside an image's mapping are the call's.
 //!
-//! The output is for `cargo xtask bench` (`xtask/src/bench.rs`), which
+//! The output is for `cargo xtask bench` (`xtask/src/bench/`), which
 //! runs both modes and turns it into the table, `bench.json` and
-//! `bench.svg`: one fact per line on stdout, progress on stderr; see
-//! `bench.rs`. Exit status 0, 1 if the setup failed, 2 for a bad command
-//! line.
+//! `bench.svg`: one fact per line on stdout, progress on stderr; see its
+//! `run.rs` (time) and `trace.rs` (count). Exit status 0, 1 if the setup
+//! failed, 2 for a bad command line.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
