@@ -24,12 +24,14 @@ const COLORS: [RGBColor; 3] = [
 ];
 /// The legend's names of the variants.
 const LEGEND: [&str; 3] = ["ours", "Linux's", "syscall"];
-/// Grey for the subtitle, the grid values and the grid.
+/// Grey for the subtitle, the grid values and the axes; a light grey for
+/// the grid lines.
 const GREY: RGBColor = RGBColor(0x44, 0x44, 0x44);
 const GRID: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
 
-/// The layout, in pixels: the call names' column, the two panels and the
-/// gap between them, the title block above, one row per call below.
+/// The layout, in pixels: across, the call names' column, the two panels,
+/// the gap between them and a right margin; down, the title block, the
+/// panels' captions, one row per call, the value axis and a bottom margin.
 const LABEL_W: u32 = 260;
 const NS_W: u32 = 440;
 const GAP: u32 = 60;
@@ -38,6 +40,7 @@ const RIGHT: u32 = 50;
 const HEADER: u32 = 84;
 const CAPTION: u32 = 24;
 const AXIS: u32 = 24;
+const BOTTOM: u32 = 16;
 /// A row is a 7-pixel margin, three bars of `BAR` pixels and a margin.
 const ROW_H: u32 = 3 * BAR + 14;
 const BAR: u32 = 11;
@@ -72,7 +75,7 @@ pub(super) fn svg(results: &Results) -> Result<String> {
         })
         .collect();
     let width = LABEL_W + NS_W + GAP + INSTR_W + RIGHT;
-    let height = HEADER + CAPTION + ROW_H * rows.len() as u32 + AXIS + 16;
+    let height = HEADER + CAPTION + ROW_H * rows.len() as u32 + AXIS + BOTTOM;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
