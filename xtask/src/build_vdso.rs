@@ -5,21 +5,22 @@
 //! build.
 //!
 //! The pipeline, after Linux's `arch/arm64/kernel/vdso/Makefile` (and
-//! `vdso32/Makefile`), the same for both [`Flavor`]s:
+//! `vdso32/Makefile`), the same for every [`Abi`]:
 //! 1. `cargo rustc` builds the `vdso` crate as a `staticlib` (fat LTO,
 //!    panic=abort) with Debian's rustc: for aarch64 with `-Zfixed-x18` and
 //!    BTI; for `armv7-unknown-linux-gnueabihf` with `core` built from
-//!    `rust-web-src` (`-Zbuild-std=core`, see [`prereq::ARMV7_TARGET`]).
+//!    `rust-web-src` (`-Zbuild-std=core`, see [`Abi::build_std`]).
 //! 2. `ld` links the crate's own object (never the archive's
 //!    `compiler_builtins`, so `--no-undefined` catches any call into it,
-//!    such as a 64-bit division on arm) with the flavor's linker script
+//!    such as a 64-bit division on arm) with the ABI's linker script
 //!    and a version script generated from its exports: for aarch64
 //!    `LINUX_2.6.39` with the `__kernel_*` entry points and `LINUX_2.6` with
 //!    the `__vdso_*` aliases; for the compat image `LINUX_2.6` only.
 //! 3. `objcopy` strips it; we then patch the aliases' `st_size` (ld gives an
 //!    alias its target's type but not its size).
-//! 4. [`check_image_as`] (and for aarch64 the x18 scan) must pass, or
-//!    nothing is written.
+//! 4. [`check_image_as`] with the ABI's [`Spec`] (the image rules of
+//!    ARCHITECTURE.md; for aarch64 also the x18 scan) must pass, or nothing
+//!    is written.
 
 use std::path::{Path, PathBuf};
 
@@ -29,81 +30,9 @@ use object::read::elf::{FileHeader, SectionHeader as _, Sym as _};
 use object::LittleEndian as LE;
 use xshell::{cmd, Shell};
 
-use crate::check::{self, check_image_as, Report, Spec};
-
-use crate::prereq;
-
-/// What differs between building the 64-bit image and the compat one.
-#[derive(Debug, Clone, Copy)]
-pub struct Flavor {
-    /// Short name, for directories and messages.
-    pub name: &'static str,
-    /// The Rust target.
-    pub target: &'static str,
-    /// Prefix of the binutils that link and strip it.
-    pub tools: &'static str,
-    /// Its linker script.
-    pub lds: &'static str,
-    /// The rules it is checked against.
-    pub spec: &'static Spec,
-    /// The committed image.
-    pub image_path: &'static str,
-    /// The committed, generated symbol offsets.
-    pub offsets_path: &'static str,
-    /// rustc flags besides the common ones.
-    pub rustflags: &'static [&'static str],
-    /// Whether `core` is built from source (`-Zbuild-std=core`).
-    pub build_std: bool,
-}
-
-/// The 64-bit image.
-pub const AARCH64: Flavor = Flavor {
-    name: "aarch64",
-    target: prereq::TARGET,
-    tools: "aarch64-linux-gnu-",
-    lds: "vdso/vdso.lds",
-    spec: &check::AARCH64,
-    image_path: "loader/vdso.so",
-    offsets_path: "loader/src/offsets.rs",
-    rustflags: &[
-        // Every function an indirect call can reach starts with `bti c`,
-        // and the object carries GNU_PROPERTY_AARCH64_FEATURE_1_BTI: a
-        // kernel may map the image as guarded pages (SECURITY.md).
-        "-Zbranch-protection=bti",
-        // The image must never touch x18, the platform register (Android
-        // keeps its shadow call stack there). `+reserve-x18` is going
-        // away; `-Zfixed-x18` is what Rust-for-Linux uses. The core
-        // functions we inline are compiled into our LTO module with it;
-        // the disassembly check below proves no x18 use survived.
-        "-Zfixed-x18",
-        // Debian's prebuilt `core` has neither flag; everything of it the
-        // image uses is inlined into our LTO module and compiled with them
-        // (the x18 scan and the BTI check below prove it).
-        "-Cunsafe-allow-abi-mismatch=fixed-x18,branch-protection",
-    ],
-    build_std: false,
-};
-
-/// The 32-bit compat image, for AArch32 processes.
-pub const COMPAT: Flavor = Flavor {
-    name: "compat",
-    target: prereq::ARMV7_TARGET,
-    tools: "arm-linux-gnueabihf-",
-    lds: "vdso/vdso32.lds",
-    spec: &check::COMPAT,
-    image_path: "loader/vdso32.so",
-    offsets_path: "loader/src/compat_offsets.rs",
-    rustflags: &[],
-    build_std: true,
-};
-
-/// Both images, in build order.
-pub const FLAVORS: [&Flavor; 2] = [&AARCH64, &COMPAT];
-
-/// The committed 64-bit image.
-pub const IMAGE_PATH: &str = AARCH64.image_path;
-/// The committed, generated symbol offsets of the 64-bit image.
-pub const OFFSETS_PATH: &str = AARCH64.offsets_path;
+use crate::abi::Abi;
+use crate::check::{check_image_as, Report, Spec};
+use crate::{cross, prereq};
 
 /// Runs `build-vdso`: both images.
 pub fn run(sh: &Shell, check: bool) -> Result<()> {
@@ -119,39 +48,49 @@ pub fn run(sh: &Shell, check: bool) -> Result<()> {
         // committed bytes, not that an incremental one does.
         sh.remove_path(&work)?;
     }
-    for flavor in FLAVORS {
-        let (image, report) = build_flavor(sh, flavor, &work.join(flavor.name), &[])?;
-        let offsets = offsets_source(flavor, &report);
-        let (image_path, offsets_path) = (flavor.image_path, flavor.offsets_path);
+    for abi in Abi::ALL {
+        let (image, report) = build_image(sh, abi, &work.join(abi.name()), &[])?;
+        let offsets = offsets_source(abi, &report);
+        let (image_path, offsets_path) = (abi.image_path(), abi.offsets_path());
         if check {
-            let committed = sh.read_binary_file(image_path).unwrap_or_default();
-            let committed_offsets = sh.read_file(offsets_path).unwrap_or_default();
-            let mut stale = Vec::new();
-            if committed != image {
-                stale.push(format!(
-                    "{image_path} ({} bytes committed, {} bytes built)",
-                    committed.len(),
-                    image.len()
-                ));
-            }
-            if committed_offsets != offsets {
-                stale.push(offsets_path.to_string());
-            }
-            if !stale.is_empty() {
-                bail!(
-                    "the committed image differs from a fresh build: {}.\n\
-                     Run `cargo xtask build-vdso` and commit the result with the code that changed it.",
-                    stale.join(", ")
-                );
-            }
-            print_summary(flavor, &report);
-            println!("build-vdso --check: {image_path} and {offsets_path} equal a fresh build");
+            compare_with_committed(sh, abi, &image, &offsets)?;
         } else {
             sh.write_file(image_path, &image)?;
             sh.write_file(offsets_path, &offsets)?;
-            print_summary(flavor, &report);
+        }
+        print_summary(abi, &report);
+        if check {
+            println!("build-vdso --check: {image_path} and {offsets_path} equal a fresh build");
+        } else {
             println!("wrote {image_path} and {offsets_path}");
         }
+    }
+    Ok(())
+}
+
+/// Fails, naming the stale files, unless the committed image and offsets
+/// of `abi` are `image` and `offsets`.
+fn compare_with_committed(sh: &Shell, abi: Abi, image: &[u8], offsets: &str) -> Result<()> {
+    let (image_path, offsets_path) = (abi.image_path(), abi.offsets_path());
+    let committed = sh.read_binary_file(image_path).unwrap_or_default();
+    let committed_offsets = sh.read_file(offsets_path).unwrap_or_default();
+    let mut stale = Vec::new();
+    if committed != image {
+        stale.push(format!(
+            "{image_path} ({} bytes committed, {} bytes built)",
+            committed.len(),
+            image.len()
+        ));
+    }
+    if committed_offsets != offsets {
+        stale.push(offsets_path.to_string());
+    }
+    if !stale.is_empty() {
+        bail!(
+            "the committed image differs from a fresh build: {}.\n\
+             Run `cargo xtask build-vdso` and commit the result with the code that changed it.",
+            stale.join(", ")
+        );
     }
     Ok(())
 }
@@ -159,7 +98,7 @@ pub fn run(sh: &Shell, check: bool) -> Result<()> {
 /// Builds and checks the 64-bit image in `work`; returns its bytes and
 /// report.
 pub fn build(sh: &Shell, work: &Path) -> Result<(Vec<u8>, Report)> {
-    build_flavor(sh, &AARCH64, work, &[])
+    build_image(sh, Abi::Aarch64, work, &[])
 }
 
 /// Builds a test-only variant of the image with the `vdso` crate's
@@ -174,19 +113,44 @@ pub fn build_variant(sh: &Shell, feature: &str) -> Result<PathBuf> {
         .current_dir()
         .join("target/build-vdso-variant")
         .join(feature);
-    build_flavor(sh, &AARCH64, &work, &[feature])
+    build_image(sh, Abi::Aarch64, &work, &[feature])
         .with_context(|| format!("building the image variant with feature {feature}"))?;
     Ok(work.join("vdso.so"))
 }
 
-/// Builds and checks `flavor` in `work` with the `vdso` crate's `extra`
-/// features on besides `image`; returns its bytes and report.
-pub fn build_flavor(
-    sh: &Shell,
-    flavor: &Flavor,
-    work: &Path,
-    extra: &[&str],
-) -> Result<(Vec<u8>, Report)> {
+/// Builds and checks `abi`'s image in `work` with the `vdso` crate's
+/// `extra` features on besides `image`; returns its bytes and report.
+pub fn build_image(sh: &Shell, abi: Abi, work: &Path, extra: &[&str]) -> Result<(Vec<u8>, Report)> {
+    let spec = Spec::of(abi);
+    let object = compile(sh, abi, work, extra)?;
+    let (linked, stripped) = link(sh, abi, &object, work)?;
+    let mut image = sh.read_binary_file(&stripped)?;
+    if !spec.class32 {
+        patch_alias_sizes(&mut image, spec)?;
+    }
+    let report = match check_image_as(&image, spec) {
+        Ok(report) => report,
+        Err(violations) => {
+            let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
+            bail!(
+                "the linked image breaks the image rules of ARCHITECTURE.md ({}):\n{}",
+                linked.display(),
+                list.join("\n")
+            );
+        }
+    };
+    sh.write_file(&stripped, &image)?;
+    match abi {
+        Abi::Aarch64 => check_no_x18(sh, &stripped)?,
+        Abi::Compat => {}
+    }
+    Ok((image, report))
+}
+
+/// Step 1: the `vdso` crate as a `staticlib` for `abi` with the `image`
+/// feature and `extra` ones; returns the crate's own object, extracted into
+/// `work`.
+fn compile(sh: &Shell, abi: Abi, work: &Path, extra: &[&str]) -> Result<PathBuf> {
     let root = sh.current_dir();
     let features = [&["image"], extra].concat().join(",");
     let cargo_dir = work.join("cargo");
@@ -196,53 +160,42 @@ pub fn build_flavor(
         "--remap-path-prefix={}=/rust/library",
         prereq::RUST_SRC_LIBRARY
     );
-    let mut args = vec![
-        "rustc",
-        "--quiet",
-        "--package",
-        "vdso",
-        "--profile",
-        "vdso",
-        "--target",
-        flavor.target,
-        "--features",
-        &features,
-        "--crate-type",
-        "staticlib",
-        "--target-dir",
-        cargo_dir_arg,
-    ];
-    if flavor.build_std {
+    let mut args = vec!["rustc", "--quiet", "--package", "vdso", "--profile", "vdso"];
+    args.extend(["--target", abi.target(), "--features", &features]);
+    args.extend(["--crate-type", "staticlib", "--target-dir", cargo_dir_arg]);
+    if abi.build_std() {
         args.push("-Zbuild-std=core");
     }
     args.extend(["--", "-Cforce-unwind-tables=no", &remap, &remap_src]);
-    args.extend(flavor.rustflags);
-    prereq::aarch64_cargo(sh, &args)
+    args.extend(abi.image_rustflags());
+    cross::cargo(sh, &args)
         .env("RUSTC_BOOTSTRAP", "1")
         .run()
-        .with_context(|| format!("building the vdso crate for {} failed", flavor.target))?;
-    let object = crate_object(
-        sh,
-        &cargo_dir.join(flavor.target).join("vdso/libvdso.a"),
-        work,
-    )?;
+        .with_context(|| format!("building the vdso crate for {} failed", abi.target()))?;
+    let archive = cargo_dir.join(abi.target()).join("vdso/libvdso.a");
+    crate_object(sh, &archive, work)
+}
 
+/// Steps 2 and 3: links `object` with `abi`'s linker script and a version
+/// script from its exports, then strips it; returns the linked and the
+/// stripped image's paths.
+fn link(sh: &Shell, abi: Abi, object: &Path, work: &Path) -> Result<(PathBuf, PathBuf)> {
+    let spec = Spec::of(abi);
     let version_script = work.join("exports.ver");
     let aliases = work.join("aliases.ld");
-    sh.write_file(&version_script, version_script_source(flavor.spec))?;
-    sh.write_file(&aliases, alias_script_source(flavor.spec))?;
+    sh.write_file(&version_script, version_script_source(spec))?;
+    sh.write_file(&aliases, alias_script_source(spec))?;
     let linked = work.join("vdso.so.dbg");
     let stripped = work.join("vdso.so");
-    let lds = root.join(flavor.lds);
-    let required: Vec<String> = flavor
-        .spec
+    let lds = sh.current_dir().join(abi.linker_script());
+    let required: Vec<String> = spec
         .exports
         .iter()
         .filter(|e| e.alias_of.is_none())
         .map(|e| format!("--require-defined={}", e.name))
         .collect();
-    let ld = format!("{}ld", flavor.tools);
-    let objcopy = format!("{}objcopy", flavor.tools);
+    let ld = format!("{}ld", abi.binutils());
+    let objcopy = format!("{}objcopy", abi.binutils());
     cmd!(
         sh,
         "{ld} -shared -n -T {lds} --version-script {version_script}
@@ -257,27 +210,7 @@ pub fn build_flavor(
         "{objcopy} --strip-all --remove-section=.comment {linked} {stripped}"
     )
     .run()?;
-
-    let mut image = sh.read_binary_file(&stripped)?;
-    if !flavor.spec.class32 {
-        patch_alias_sizes(&mut image, flavor.spec)?;
-    }
-    let report = match check_image_as(&image, flavor.spec) {
-        Ok(report) => report,
-        Err(violations) => {
-            let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
-            bail!(
-                "the linked image breaks DESIGN §1 ({}):\n{}",
-                linked.display(),
-                list.join("\n")
-            );
-        }
-    };
-    sh.write_file(&stripped, &image)?;
-    if flavor.spec.arch == check::Arch::Aarch64 {
-        check_no_x18(sh, &stripped)?;
-    }
-    Ok((image, report))
+    Ok((linked, stripped))
 }
 
 /// The `vdso` crate's own object in the staticlib `archive`, extracted into
@@ -367,8 +300,8 @@ fn patch_alias_sizes(image: &mut [u8], spec: &Spec) -> Result<()> {
 
 /// The generated offsets file (`loader/src/offsets.rs` or
 /// `loader/src/compat_offsets.rs`).
-fn offsets_source(flavor: &Flavor, report: &Report) -> String {
-    let which = if flavor.spec.class32 {
+fn offsets_source(abi: Abi, report: &Report) -> String {
+    let which = if Spec::of(abi).class32 {
         "the 32-bit compat image's"
     } else {
         "the image's"
@@ -379,7 +312,7 @@ fn offsets_source(flavor: &Flavor, report: &Report) -> String {
          //! Offsets of {which} exported symbols from its first byte (Linux's\n\
          //! `vdso-offsets.h`).\n",
     );
-    for (e, sym) in flavor.spec.exports.iter().zip(&report.exports) {
+    for (e, sym) in Spec::of(abi).exports.iter().zip(&report.exports) {
         s += &format!(
             "\n/// Offset of `{}@{}`.\npub const {}: usize = {:#x};\n",
             e.name, e.version, e.offset_const, sym.value
@@ -388,14 +321,13 @@ fn offsets_source(flavor: &Flavor, report: &Report) -> String {
     s
 }
 
-/// DESIGN §1.9: the image never touches x18, the platform register.
+/// Image rule 9 (ARCHITECTURE.md): the image never touches x18, the
+/// platform register.
 pub fn check_no_x18(sh: &Shell, image: &Path) -> Result<()> {
-    let listing = cmd!(
-        sh,
-        "aarch64-linux-gnu-objdump -d --no-show-raw-insn {image}"
-    )
-    .read()
-    .context("aarch64-linux-gnu-objdump failed (install binutils-aarch64-linux-gnu)")?;
+    let objdump = format!("{}objdump", Abi::Aarch64.binutils());
+    let listing = cmd!(sh, "{objdump} -d --no-show-raw-insn {image}")
+        .read()
+        .with_context(|| format!("{objdump} failed (install binutils-aarch64-linux-gnu)"))?;
     let uses: Vec<&str> = listing
         .lines()
         .filter(|line| {
@@ -405,17 +337,20 @@ pub fn check_no_x18(sh: &Shell, image: &Path) -> Result<()> {
         .collect();
     if !uses.is_empty() {
         bail!(
-            "the image uses x18, the platform register (DESIGN §1.9):\n{}",
+            "the image uses x18, the platform register (image rule 9, ARCHITECTURE.md):\n{}",
             uses.join("\n")
         );
     }
     Ok(())
 }
 
-fn print_summary(flavor: &Flavor, report: &Report) {
+fn print_summary(abi: Abi, report: &Report) {
+    let spec = Spec::of(abi);
     println!(
         "{} image ({}): {} bytes (limit 4096)",
-        flavor.name, flavor.spec.what, report.size
+        abi.name(),
+        spec.what,
+        report.size
     );
     println!("segments:");
     for s in &report.segments {
@@ -433,6 +368,6 @@ fn print_summary(flavor: &Flavor, report: &Report) {
     }
     println!(
         "hash: SysV DT_HASH, {} buckets, no DT_GNU_HASH; Go 1.19's bucket reaches {}",
-        report.nbucket, flavor.spec.go_lookup
+        report.nbucket, spec.go_lookup
     );
 }

@@ -8,13 +8,12 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
+use crate::abi::Abi;
+use crate::cross;
+
 /// Where the kernel is built (its flags differ from the other aarch64
 /// programs', so it has a target directory of its own).
 pub const TARGET_DIR: &str = "target/kernel";
-/// A static, non-PIE executable linked where qemu loads it (`kernel.ld`);
-/// no unwinding.
-pub(crate) const RUSTFLAGS: &str =
-    "-C relocation-model=static -C target-feature=+crt-static -C panic=abort";
 /// The emulator.
 pub const QEMU: &str = "qemu-system-aarch64";
 
@@ -35,10 +34,13 @@ pub fn build(sh: &Shell, programs: &[(&str, &Path)]) -> Result<PathBuf> {
         list.push(format!("{name}={file}"));
     }
     let list = list.join(",");
-    crate::build_aarch64(
+    // A static, non-PIE executable linked where qemu loads it
+    // (`kernel.ld`), with no unwinding.
+    cross::build(
         sh,
+        Abi::Aarch64,
         "vdso-kernel",
-        RUSTFLAGS,
+        cross::KERNEL,
         TARGET_DIR,
         &[("VDSO_KERNEL_PROGRAMS", &list)],
     )

@@ -22,8 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the image, check it against DESIGN §1 and write
-    /// `loader/vdso.so` and `loader/src/offsets.rs`.
+    /// Build both images, check them against the image rules
+    /// (ARCHITECTURE.md) and write `loader/vdso.so` + `loader/src/offsets.rs`
+    /// and `loader/vdso32.so` + `loader/src/compat_offsets.rs`.
     BuildVdso {
         /// Rebuild in a fresh directory and fail if the committed image or
         /// offsets differ by a byte; writes nothing.

@@ -17,20 +17,11 @@ pub struct Prereq {
     pub package: &'static str,
 }
 
-/// Debian's rustc, which has an aarch64 core/std (rustup here has x86_64 only).
+/// Debian's rustc, which has an aarch64 core/std (rustup here has x86_64
+/// only); `cross::cargo` builds every other target with it.
 pub const RUSTC: &str = "/usr/bin/rustc";
 /// Debian's clippy, for the aarch64 builds.
 pub const CLIPPY_DRIVER: &str = "/usr/bin/clippy-driver";
-/// The aarch64 target triple of the image and the test programs.
-pub const TARGET: &str = "aarch64-unknown-linux-gnu";
-/// The 32-bit Arm target triple of the compat image and its test programs.
-///
-/// Debian's prebuilt core/std for it (`libstd-rust-web-dev:armhf`) must have
-/// exactly `rustc-web`'s version, and bookworm-security's armhf index, where
-/// that version is, is not always readable from here. So we build `core`
-/// (and, for test programs, `std`) from `rust-web-src`, the same source
-/// package as `rustc-web`, with `-Zbuild-std`: always the matching version.
-pub const ARMV7_TARGET: &str = "armv7-unknown-linux-gnueabihf";
 /// Where `rust-web-src` puts the library sources `-Zbuild-std` builds.
 pub const RUST_SRC_LIBRARY: &str = "/usr/lib/rustlib/src/rust/library";
 
@@ -208,23 +199,4 @@ pub fn check_rust_src_version(sh: &Shell) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// A `cargo` command that builds for aarch64 (or, with `--target`
-/// [`ARMV7_TARGET`], for armv7) with Debian's rustc.
-///
-/// Inherited flags meant for the host build are dropped: they would be
-/// wrong for another target and would change the image's bytes.
-pub fn aarch64_cargo<'a>(sh: &'a Shell, args: &[&str]) -> xshell::Cmd<'a> {
-    let linker_var = "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER";
-    let armv7_linker_var = "CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER";
-    cmd!(sh, "cargo {args...}")
-        .env("RUSTC", RUSTC)
-        .env(linker_var, "aarch64-linux-gnu-gcc")
-        .env(armv7_linker_var, "arm-linux-gnueabihf-gcc")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
 }

@@ -105,7 +105,7 @@ impl Run {
         if self.arch == "arm" {
             return self.run_arm(sh);
         }
-        let harness = xtask::build_aarch64_bin(sh, "vdso-exec")?;
+        let harness = xtask::cross::build_aarch64_bin(sh, "vdso-exec")?;
         let mut qemu = Command::new("qemu-aarch64");
         if self.strace {
             qemu.arg("-strace");

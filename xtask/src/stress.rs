@@ -97,7 +97,7 @@ impl Summary {
 /// paths.
 pub fn build(sh: &Shell) -> Result<(PathBuf, PathBuf)> {
     prereq::ensure(sh, prereq::TEST)?;
-    let program = crate::build_aarch64_bin(sh, "vdso-stress")?;
+    let program = crate::cross::build_aarch64_bin(sh, "vdso-stress")?;
     let control = crate::build_vdso::build_variant(sh, NEGATIVE_CONTROL)?;
     Ok((program, control))
 }

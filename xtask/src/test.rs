@@ -54,7 +54,7 @@ pub fn run(sh: &Shell) -> Result<()> {
     step(
         "cargo clippy (aarch64: kernel, exec harness, probe, drop-in test, benchmark, Rust client)",
     );
-    xtask::clippy_aarch64(sh)?;
+    xtask::cross::clippy(sh)?;
     step("cargo xtask build-vdso --check");
     build_vdso::run(sh, true)?;
 
@@ -84,7 +84,7 @@ pub fn run(sh: &Shell) -> Result<()> {
 /// maps the committed image like a kernel would and compares every export
 /// with the syscall.
 fn probe(sh: &Shell) -> Result<Tally> {
-    let binary = xtask::build_aarch64_bin(sh, "vdso-probe")?;
+    let binary = xtask::cross::build_aarch64_bin(sh, "vdso-probe")?;
     // One run under `-strace`: qemu writes the trace to stderr, which we keep
     // in a file to count the time syscalls the fast path made.
     let trace_path = binary.with_extension("strace");

@@ -3,8 +3,8 @@
 //! the property note, a landing pad at every entry an indirect call reaches,
 //! and no indirect branch in the code.
 //!
-//! [`Spec::arch`](super::Spec::arch) selects them; the 32-bit Arm image has
-//! neither rule.
+//! [`Spec::abi`](super::Spec::abi) selects them; the 32-bit compat image
+//! has neither rule.
 
 use std::collections::BTreeMap;
 

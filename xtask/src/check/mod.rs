@@ -26,6 +26,7 @@ mod view;
 
 pub use aarch64::{is_indirect_branch, BTI_C, BTI_JC, LANDING_PADS, NOP, SIGRETURN_CODE};
 
+use crate::abi::Abi;
 use view::{Class, File};
 
 /// The image's SONAME, which is also the name of its base version.
@@ -155,18 +156,19 @@ pub struct Spec {
     /// `__vdso_clock_gettime` ([`GO_ARM64_CLOCK_GETTIME_HASH`]): on arm64
     /// (Go 1.19's wrong key) `__kernel_clock_gettime`, on arm the right one.
     pub go_lookup: &'static str,
-    /// The architecture, whose own rules are checked besides the common
-    /// ones.
-    pub arch: Arch,
+    /// The image these rules are for; its architecture's own rules are
+    /// checked besides the common ones.
+    pub abi: Abi,
 }
 
-/// The architecture of an image, for the rules only it has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    /// aarch64: `__kernel_rt_sigreturn`'s bytes and BTI ([`aarch64`]).
-    Aarch64,
-    /// 32-bit Arm: no rule of its own.
-    Arm,
+impl Spec {
+    /// The rules of `abi`'s image.
+    pub fn of(abi: Abi) -> &'static Spec {
+        match abi {
+            Abi::Aarch64 => &AARCH64,
+            Abi::Compat => &COMPAT,
+        }
+    }
 }
 
 /// The 64-bit image (the image rules, ARCHITECTURE.md).
@@ -177,7 +179,7 @@ pub const AARCH64: Spec = Spec {
     exports: &EXPORTS,
     versions: &[VERSION_ARM64, VERSION_ALIASES],
     go_lookup: "__kernel_clock_gettime",
-    arch: Arch::Aarch64,
+    abi: Abi::Aarch64,
 };
 
 /// The 32-bit compat image: for AArch32 processes (musl arm, Go linux/arm).
@@ -188,7 +190,7 @@ pub const COMPAT: Spec = Spec {
     exports: &COMPAT_EXPORTS,
     versions: &[VERSION_ALIASES],
     go_lookup: "__vdso_clock_gettime",
-    arch: Arch::Arm,
+    abi: Abi::Compat,
 };
 
 /// An image rule (ARCHITECTURE.md) that an image can break.
@@ -394,9 +396,9 @@ fn check_into<Elf: Class>(data: &[u8], c: &mut Checker, spec: &Spec) -> Option<R
     let load = layout::load(&file, &segments, c)?;
     let dynamic = layout::dynamic(&file, &segments, &load, c)?;
     layout::build_id(&file, &segments, c);
-    match spec.arch {
-        Arch::Aarch64 => aarch64::property_note(&file, &segments, c),
-        Arch::Arm => {}
+    match spec.abi {
+        Abi::Aarch64 => aarch64::property_note(&file, &segments, c),
+        Abi::Compat => {}
     }
     let tags = file.tags(dynamic, c)?;
     dynamic::tags(&tags, spec, c);
@@ -414,9 +416,9 @@ fn check_into<Elf: Class>(data: &[u8], c: &mut Checker, spec: &Spec) -> Option<R
     let found = symbols::exported(&file, &view, &load, spec, c);
     symbols::exports(&found, spec, c);
     let nbucket = dynamic::go_hash_chain(&file, &tags, &dynsym, spec, c);
-    match spec.arch {
-        Arch::Aarch64 => aarch64::code(&file, &sections, &found, c),
-        Arch::Arm => {}
+    match spec.abi {
+        Abi::Aarch64 => aarch64::code(&file, &sections, &found, c),
+        Abi::Compat => {}
     }
     Some(Report {
         size: data.len(),
