@@ -23,7 +23,7 @@
 //! same three with fewer reads in `cargo xtask test`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -130,52 +130,22 @@ impl Stress {
         let mut failures = Vec::new();
         for (mode, image, label) in runs {
             let args = args(mode, image, self.reads, self.readers);
-            eprintln!("$ qemu-aarch64 {} {}", program.display(), args.join(" "));
-            let output = Command::new("qemu-aarch64")
-                .arg(&program)
-                .args(&args)
-                .output()
-                .context("cannot run qemu-aarch64 (Debian package qemu-user)")?;
-            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
             let kept = out.join(format!("{mode}-{}.stdout", label.replace(' ', "-")));
-            std::fs::write(&kept, &stdout)?;
-            if !output.status.success() {
-                bail!(
-                    "vdso-stress {mode} ({label}) failed ({}); output in {}:\n{stdout}{}",
-                    output.status,
-                    kept.display(),
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            let summary = Summary::parse(&stdout)
-                .map_err(|e| anyhow::anyhow!("{e}; output in {}", kept.display()))?;
+            let summary = run_one(&program, &args, &kept, &format!("{mode} ({label})"))?;
             let count = |key| summary.count(key).map_err(anyhow::Error::msg);
             let (reads, overlapped, violations) =
                 (count("reads")?, count("overlapped")?, count("violations")?);
-            let verdict = if label == "ours" {
-                if violations != 0 {
-                    failures.push(format!(
-                        "our image: {violations} violations in {mode} mode ({})",
-                        kept.display()
-                    ));
-                    "FAIL"
-                } else if overlapped == 0 {
-                    failures.push(format!(
-                        "{mode} mode: no call overlapped a write, nothing was stressed"
-                    ));
-                    "FAIL"
-                } else {
-                    "ok"
-                }
-            } else if violations == 0 {
-                failures.push(format!(
-                    "the negative control (no seqlock re-check) showed no torn read in {reads} \
-                     reads: the test cannot tell a broken reader from a correct one"
-                ));
-                "FAIL"
+            let failure = if label == "ours" {
+                ours_failure(mode, overlapped, violations, &kept)
             } else {
-                "ok (caught tearing)"
+                control_failure(reads, violations)
             };
+            let verdict = match (&failure, label) {
+                (Some(_), _) => "FAIL",
+                (None, "ours") => "ok",
+                (None, _) => "ok (caught tearing)",
+            };
+            failures.extend(failure);
             rows.push([
                 mode.to_string(),
                 label.to_string(),
@@ -199,4 +169,55 @@ impl Stress {
         }
         Ok(())
     }
+}
+
+/// Runs `program` with `args` under `qemu-aarch64`, keeps its output in
+/// `kept`, and returns its summary line; fails if it failed (`what` names
+/// the run).
+fn run_one(program: &Path, args: &[String], kept: &Path, what: &str) -> Result<Summary> {
+    eprintln!("$ qemu-aarch64 {} {}", program.display(), args.join(" "));
+    let output = Command::new("qemu-aarch64")
+        .arg(program)
+        .args(args)
+        .output()
+        .context("cannot run qemu-aarch64 (Debian package qemu-user)")?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    std::fs::write(kept, &stdout)?;
+    if !output.status.success() {
+        bail!(
+            "vdso-stress {what} failed ({}); output in {}:\n{stdout}{}",
+            output.status,
+            kept.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Summary::parse(&stdout).map_err(|e| anyhow::anyhow!("{e}; output in {}", kept.display()))
+}
+
+/// Why a run against our image failed, if it did: a violation, or no call
+/// that overlapped a write (then nothing was stressed).
+fn ours_failure(mode: &str, overlapped: u64, violations: u64, kept: &Path) -> Option<String> {
+    if violations != 0 {
+        Some(format!(
+            "our image: {violations} violations in {mode} mode ({})",
+            kept.display()
+        ))
+    } else if overlapped == 0 {
+        Some(format!(
+            "{mode} mode: no call overlapped a write, nothing was stressed"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why the negative control's run failed, if it did: it must be caught
+/// tearing, or the test cannot tell a broken reader from a correct one.
+fn control_failure(reads: u64, violations: u64) -> Option<String> {
+    (violations == 0).then(|| {
+        format!(
+            "the negative control (no seqlock re-check) showed no torn read in {reads} \
+             reads: the test cannot tell a broken reader from a correct one"
+        )
+    })
 }
