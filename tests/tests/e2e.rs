@@ -37,6 +37,12 @@ use vdso_tests::e2e::build::{self, check_static, Libc, Run};
 use vdso_tests::e2e::checks::{self, syscall_name, ClientRun, FAKE_EPOCH, FAKE_EPOCH_WINDOW};
 use vdso_tests::e2e::{client_time_syscalls, iso_utc, time_syscalls};
 
+mod e2e_support;
+use e2e_support::{
+    c_compare_calls, client_tests, get, prereqs, served_and, shell, Built, Shared,
+    GO_COMPARE_CALLS, UNSERVED,
+};
+
 /// A run that takes longer has hung.
 const RUN_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -48,24 +54,6 @@ fn e2e_dir() -> PathBuf {
 
 // ---------------------------------------------------------------------------------------------
 // Building
-
-/// A built program, or why it could not be built (kept as text: every test that needs it
-/// fails with the same message).
-type Built = Result<PathBuf, String>;
-
-fn shell() -> Result<xshell::Shell, String> {
-    xshell::Shell::new().map_err(|e| format!("cannot create a shell: {e}"))
-}
-
-/// Every toolchain the e2e tests use (cross gcc, musl, static glibc, Go, qemu-user, Debian's
-/// rustc): installed when root, otherwise an error naming the Debian packages.
-static PREREQS: LazyLock<Result<(), String>> = LazyLock::new(|| {
-    xtask::prereq::ensure(&shell()?, xtask::prereq::TEST).map_err(|e| format!("{e:#}"))
-});
-
-fn prereqs() -> Result<(), String> {
-    PREREQS.clone()
-}
 
 /// A workspace package built as a static aarch64 binary.
 fn cargo_bin(package: &str) -> Built {
@@ -105,10 +93,7 @@ static GLIBC_PIE: LazyLock<Built> =
 static DATE: LazyLock<Built> = LazyLock::new(|| build_c("date.c", "date-musl", Libc::Musl, false));
 
 fn built(artifact: &'static LazyLock<Built>) -> &'static Path {
-    match &**artifact {
-        Ok(path) => path,
-        Err(e) => panic!("{e}"),
-    }
+    get(artifact).as_path()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,20 +141,9 @@ impl Client {
 
     /// The `compare` verdicts the client must print: `(call, clock)`.
     fn compare_calls(self) -> Vec<(&'static str, i64)> {
-        let unserved = [2, 12345, -1];
         match self {
-            Client::Musl | Client::MuslPie | Client::Glibc | Client::GlibcPie => {
-                let ids = served_and(&unserved);
-                let mut calls: Vec<_> = ids.iter().map(|&id| ("clock_gettime", id)).collect();
-                calls.extend(ids.iter().map(|&id| ("clock_getres", id)));
-                calls.extend([("gettimeofday", 0), ("time", 0)]);
-                calls
-            }
-            Client::Go => vec![
-                ("go-time-now", 0),
-                ("go-nanotime", 1),
-                ("syscall-cputime", 2),
-            ],
+            Client::Musl | Client::MuslPie | Client::Glibc | Client::GlibcPie => c_compare_calls(),
+            Client::Go => GO_COMPARE_CALLS.to_vec(),
             Client::Rust => {
                 let mut calls: Vec<_> = served_and(&[2])
                     .into_iter()
@@ -177,24 +151,15 @@ impl Client {
                     .collect();
                 calls.extend([("std-systemtime", 0), ("std-instant-elapsed", 1)]);
                 calls.extend(
-                    served_and(&unserved)
+                    served_and(&UNSERVED)
                         .into_iter()
                         .map(|id| ("clock_getres", id)),
                 );
-                calls.extend(unserved.iter().map(|&id| ("clock_gettime", id)));
+                calls.extend(UNSERVED.iter().map(|&id| ("clock_gettime", id)));
                 calls
             }
         }
     }
-}
-
-/// The served clocks followed by `more`.
-fn served_and(more: &[i64]) -> Vec<i64> {
-    vdso_tests::e2e::SERVED
-        .iter()
-        .chain(more)
-        .copied()
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,18 +200,11 @@ fn through_harness(
 /// The three runs of one client, each made once and shared by its tests.
 struct Runs {
     /// `show` through the harness with the fake epoch, under `-strace`.
-    fake_epoch: LazyLock<Result<Run, String>>,
+    fake_epoch: Shared<Run>,
     /// `show` directly under `qemu-aarch64 -strace`: no vDSO, every call is a syscall.
-    direct: LazyLock<Result<Run, String>>,
+    direct: Shared<Run>,
     /// `compare` through the harness with the host's time.
-    compare: LazyLock<Result<Run, String>>,
-}
-
-fn get(run: &'static LazyLock<Result<Run, String>>) -> &'static Run {
-    match &**run {
-        Ok(run) => run,
-        Err(e) => panic!("{e}"),
-    }
+    compare: Shared<Run>,
 }
 
 macro_rules! runs_of {
@@ -275,17 +233,39 @@ macro_rules! runs_of {
     };
 }
 
+impl Client {
+    /// The client's three runs.
+    fn runs(self) -> &'static Runs {
+        static MUSL_RUNS: Runs = runs_of!(Client::Musl);
+        static MUSL_PIE_RUNS: Runs = runs_of!(Client::MuslPie);
+        static GLIBC_RUNS: Runs = runs_of!(Client::Glibc);
+        static GLIBC_PIE_RUNS: Runs = runs_of!(Client::GlibcPie);
+        static GO_RUNS: Runs = runs_of!(Client::Go);
+        static RUST_RUNS: Runs = runs_of!(Client::Rust);
+        match self {
+            Client::Musl => &MUSL_RUNS,
+            Client::MuslPie => &MUSL_PIE_RUNS,
+            Client::Glibc => &GLIBC_RUNS,
+            Client::GlibcPie => &GLIBC_PIE_RUNS,
+            Client::Go => &GO_RUNS,
+            Client::Rust => &RUST_RUNS,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The checks (`vdso_tests::e2e::checks`)
 
 /// (a) The wall clock reads the fake epoch, and the client's own calendar conversion says
 /// 2033-05-18T03:33:2x.
-fn check_fake_epoch(client: Client, runs: &'static Runs) {
+fn check_fake_epoch(client: Client) {
+    let runs = client.runs();
     checks::check_fake_epoch(client.name(), get(&runs.fake_epoch));
 }
 
 /// (b) No served-clock syscall after the harness's marker; the unserved calls are there.
-fn check_no_served_syscall(client: Client, runs: &'static Runs) {
+fn check_no_served_syscall(client: Client) {
+    let runs = client.runs();
     let run = get(&runs.fake_epoch);
     let records = run.records();
     let calls = client_time_syscalls(&run.stderr)
@@ -319,7 +299,8 @@ fn check_no_served_syscall(client: Client, runs: &'static Runs) {
 }
 
 /// (c) CPU-time and invalid ids reach the kernel and answer as without our vDSO.
-fn check_unserved(client: Client, runs: &'static Runs) {
+fn check_unserved(client: Client) {
+    let runs = client.runs();
     let with = get(&runs.fake_epoch);
     let with_records = with.records();
     let unserved = checks::check_unserved_records(
@@ -349,52 +330,17 @@ fn check_unserved(client: Client, runs: &'static Runs) {
 }
 
 /// (d) In compare mode every verdict is `ok=1` and none is missing.
-fn check_compare(client: Client, runs: &'static Runs) {
+fn check_compare(client: Client) {
+    let runs = client.runs();
     let verdicts =
         checks::check_compare(client.name(), get(&runs.compare), &client.compare_calls());
     eprintln!("{}: {verdicts} compare verdicts ok", client.name());
 }
 
 /// Go and Rust: the monotonic clock never went backwards across threads.
-fn check_monotonic(client: Client, runs: &'static Runs) {
+fn check_monotonic(client: Client) {
+    let runs = client.runs();
     checks::check_monotonic(client.name(), get(&runs.fake_epoch));
-}
-
-macro_rules! client_tests {
-    ($module:ident, $client:expr $(, $extra:ident)*) => {
-        mod $module {
-            use super::*;
-
-            static RUNS: Runs = runs_of!($client);
-
-            #[test]
-            fn fake_epoch_wall_time_comes_from_the_data_page() {
-                check_fake_epoch($client, &RUNS);
-            }
-
-            #[test]
-            fn served_clocks_make_no_syscall() {
-                check_no_served_syscall($client, &RUNS);
-            }
-
-            #[test]
-            fn unserved_clocks_reach_the_syscall_with_its_answer() {
-                check_unserved($client, &RUNS);
-            }
-
-            #[test]
-            fn served_clocks_lie_between_two_syscalls() {
-                check_compare($client, &RUNS);
-            }
-
-            $(
-                #[test]
-                fn $extra() {
-                    check_monotonic($client, &RUNS);
-                }
-            )*
-        }
-    };
 }
 
 client_tests!(musl, Client::Musl);

@@ -59,30 +59,16 @@ use vdso_tests::e2e::build::{self, ArmLibc};
 use vdso_tests::e2e::checks::{
     self, summary, syscall_name, wall_seconds, ClientRun, FAKE_EPOCH, FAKE_EPOCH_WINDOW,
 };
-use vdso_tests::e2e::{is_served, iso_utc, SERVED};
+use vdso_tests::e2e::{is_served, iso_utc};
 use xtask::linux_vm::{self, VmRun};
+
+mod e2e_support;
+use e2e_support::{
+    c_compare_calls, client_tests, get, prereqs, shell, Built, Shared, GO_COMPARE_CALLS,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Building
-
-/// A built program, or why it could not be built (kept as text: every test that needs it
-/// fails with the same message).
-type Built = Result<PathBuf, String>;
-
-fn shell() -> Result<xshell::Shell, String> {
-    xshell::Shell::new().map_err(|e| format!("cannot create a shell: {e}"))
-}
-
-/// Every toolchain these tests use (arm gcc, armhf musl and glibc, Go, qemu-system-arm,
-/// Debian's rustc and its library sources): installed when root, otherwise an error naming
-/// the Debian packages.
-static PREREQS: LazyLock<Result<(), String>> = LazyLock::new(|| {
-    xtask::prereq::ensure(&shell()?, xtask::prereq::TEST).map_err(|e| format!("{e:#}"))
-});
-
-fn prereqs() -> Result<(), String> {
-    PREREQS.clone()
-}
 
 /// The 32-bit exec harness (`tests/exec-harness` for armv7).
 static HARNESS: LazyLock<Built> = LazyLock::new(|| {
@@ -121,24 +107,6 @@ impl Run {
         build::e2e_arm_dir().join("runs")
     }
 
-    /// What to show when a check fails.
-    fn context(&self) -> String {
-        let dir = Run::log_dir();
-        format!(
-            "run {}: exit {:?}, {} system calls traced ({} lost), boot {:?}\n\
-             stdout:\n{}\nstderr:\n{}\nlogs: {}/{}.{{stdout,stderr,console,clock-syscalls}}",
-            self.label,
-            self.vm.exit,
-            self.vm.syscalls.len(),
-            self.vm.overrun,
-            self.vm.elapsed,
-            self.vm.stdout,
-            self.vm.stderr,
-            dir.display(),
-            self.label
-        )
-    }
-
     /// The clock system calls after the harness's marker: the client's. The trace must have
     /// lost nothing and hold the marker.
     fn client_clock_syscalls(&self) -> Vec<ArmTimeSyscall> {
@@ -163,7 +131,20 @@ impl Run {
 
 impl ClientRun for Run {
     fn context(&self) -> String {
-        Run::context(self)
+        let dir = Run::log_dir();
+        format!(
+            "run {}: exit {:?}, {} system calls traced ({} lost), boot {:?}\n\
+             stdout:\n{}\nstderr:\n{}\nlogs: {}/{}.{{stdout,stderr,console,clock-syscalls}}",
+            self.label,
+            self.vm.exit,
+            self.vm.syscalls.len(),
+            self.vm.overrun,
+            self.vm.elapsed,
+            self.vm.stdout,
+            self.vm.stderr,
+            dir.display(),
+            self.label
+        )
     }
 
     fn stdout(&self) -> &str {
@@ -216,28 +197,22 @@ fn run(label: &str, program: &Path, mode: &str, fake_epoch: bool) -> Result<Run,
     })
 }
 
-type Shared = LazyLock<Result<Run, String>>;
-
-fn get(run: &'static Shared) -> &'static Run {
-    match &**run {
-        Ok(run) => run,
-        Err(e) => panic!("{e}"),
-    }
-}
+type SharedRun = Shared<Run>;
 
 fn built(artifact: &'static LazyLock<Built>) -> Result<PathBuf, String> {
     (**artifact).clone()
 }
 
-static GLIBC_FAKE_EPOCH: Shared =
+static GLIBC_FAKE_EPOCH: SharedRun =
     LazyLock::new(|| run("glibc-fake-epoch", &built(&GLIBC)?, "show", true));
-static GLIBC_COMPARE: Shared =
+static GLIBC_COMPARE: SharedRun =
     LazyLock::new(|| run("glibc-compare", &built(&GLIBC)?, "compare", false));
-static MUSL_FAKE_EPOCH: Shared =
+static MUSL_FAKE_EPOCH: SharedRun =
     LazyLock::new(|| run("musl-fake-epoch", &built(&MUSL)?, "show", true));
-static GO_FAKE_EPOCH: Shared = LazyLock::new(|| run("go-fake-epoch", &built(&GO)?, "show", true));
-static GO_COMPARE: Shared = LazyLock::new(|| run("go-compare", &built(&GO)?, "compare", false));
-static GO_NO_VDSO_FAKE_EPOCH: Shared =
+static GO_FAKE_EPOCH: SharedRun =
+    LazyLock::new(|| run("go-fake-epoch", &built(&GO)?, "show", true));
+static GO_COMPARE: SharedRun = LazyLock::new(|| run("go-compare", &built(&GO)?, "compare", false));
+static GO_NO_VDSO_FAKE_EPOCH: SharedRun =
     LazyLock::new(|| run("go-no-vdso-fake-epoch", &built(&GO_NO_VDSO)?, "show", true));
 
 // ---------------------------------------------------------------------------------------------
@@ -257,28 +232,25 @@ impl Client {
         }
     }
 
-    /// `show` with the fake epoch, through the harness.
-    fn fake_epoch(self) -> &'static Run {
-        get(match self {
-            Client::Glibc => &GLIBC_FAKE_EPOCH,
-            Client::Go => &GO_FAKE_EPOCH,
-        })
+    /// Its three runs: `show` with the fake epoch through the harness; its control, the
+    /// same source built to use no vDSO, run the same way; `compare` with the VM's own time.
+    fn runs(self) -> [&'static SharedRun; 3] {
+        match self {
+            Client::Glibc => [&GLIBC_FAKE_EPOCH, &MUSL_FAKE_EPOCH, &GLIBC_COMPARE],
+            Client::Go => [&GO_FAKE_EPOCH, &GO_NO_VDSO_FAKE_EPOCH, &GO_COMPARE],
+        }
     }
 
-    /// The same source built to use no vDSO, `show` with the fake epoch, through the
-    /// harness.
+    fn fake_epoch(self) -> &'static Run {
+        get(self.runs()[0])
+    }
+
     fn control(self) -> &'static Run {
-        get(match self {
-            Client::Glibc => &MUSL_FAKE_EPOCH,
-            Client::Go => &GO_NO_VDSO_FAKE_EPOCH,
-        })
+        get(self.runs()[1])
     }
 
     fn compare(self) -> &'static Run {
-        get(match self {
-            Client::Glibc => &GLIBC_COMPARE,
-            Client::Go => &GO_COMPARE,
-        })
+        get(self.runs()[2])
     }
 
     /// glibc 2.36 on arm has no vDSO `clock_getres` (it looks up only
@@ -291,18 +263,8 @@ impl Client {
     /// The `compare` verdicts the client must print: `(call, clock)`.
     fn compare_calls(self) -> Vec<(&'static str, i64)> {
         match self {
-            Client::Glibc => {
-                let ids: Vec<i64> = SERVED.iter().chain(&[2, 12345, -1]).copied().collect();
-                let mut calls: Vec<_> = ids.iter().map(|&id| ("clock_gettime", id)).collect();
-                calls.extend(ids.iter().map(|&id| ("clock_getres", id)));
-                calls.extend([("gettimeofday", 0), ("time", 0)]);
-                calls
-            }
-            Client::Go => vec![
-                ("go-time-now", 0),
-                ("go-nanotime", 1),
-                ("syscall-cputime", 2),
-            ],
+            Client::Glibc => c_compare_calls(),
+            Client::Go => GO_COMPARE_CALLS.to_vec(),
         }
     }
 }
@@ -421,41 +383,6 @@ fn check_compare(client: Client) {
 /// Go: the monotonic clock never went backwards across goroutines.
 fn check_monotonic(client: Client) {
     checks::check_monotonic(client.name(), client.fake_epoch());
-}
-
-macro_rules! client_tests {
-    ($module:ident, $client:expr $(, $extra:ident)*) => {
-        mod $module {
-            use super::*;
-
-            #[test]
-            fn fake_epoch_wall_time_comes_from_the_data_page() {
-                check_fake_epoch($client);
-            }
-
-            #[test]
-            fn served_clocks_make_no_syscall() {
-                check_no_served_syscall($client);
-            }
-
-            #[test]
-            fn unserved_clocks_reach_the_syscall_with_its_answer() {
-                check_unserved($client);
-            }
-
-            #[test]
-            fn served_clocks_lie_between_two_syscalls() {
-                check_compare($client);
-            }
-
-            $(
-                #[test]
-                fn $extra() {
-                    check_monotonic($client);
-                }
-            )*
-        }
-    };
 }
 
 client_tests!(glibc, Client::Glibc);

@@ -16,7 +16,7 @@
 //!
 //! [`page_time`] computes, independently of the image and of the `vdso`
 //! crate, the time the page stands for at a counter value, following
-//! DESIGN §3 in plain `u128` arithmetic:
+//! the data page (ARCHITECTURE.md) in plain `u128` arithmetic:
 //! `ns = (((counter - cycle_last) & mask) * mult + nsec) >> shift`, added
 //! to `sec`; coarse clocks are their base as stored. It answers `None`
 //! (the page cannot be served: only the syscall may answer) for a
@@ -319,7 +319,7 @@ fn mode_served(vd: &VdsoData) -> bool {
 
 /// The time the page stands for on clock `id` at `counter`, or `None` if
 /// the page cannot be served (module docs). Independent of the code under
-/// test: DESIGN §3 in plain `u128` arithmetic.
+/// test: the data page (ARCHITECTURE.md) in plain `u128` arithmetic.
 fn page_time(page: &DataPage, id: i32, counter: u64) -> Option<Timespec> {
     // Linux's layout: MONOTONIC_RAW in CS_RAW with its own seq, mode and
     // scale; everything else in CS_HRES_COARSE.
@@ -517,23 +517,77 @@ fn prepare(host: &mut Host, case: &Case) -> Result<(), String> {
 
 /// Every call on the prepared page.
 fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
-    let page = host.vdso.page;
-    let mut tally = Tally::default();
-    let verdict = |report: &mut Report, what: String, result: Result<Source, String>| match result {
-        Ok(source) => {
-            report.check(
-                &format!("hostile {case}: {what}: {}", source.name()),
-                Ok(()),
-            );
-            Some(source)
-        }
-        Err(e) => {
-            report.check(&format!("hostile {case}: {what}"), Err(e));
-            None
-        }
+    let mut run = CaseRun {
+        host,
+        report,
+        case,
+        tally: Tally::default(),
     };
-
     for id in clock::SERVED {
+        run.clock_gettime(id);
+    }
+    // A NULL buffer always reaches the syscall.
+    let want = sys::clock_gettime(clock::REALTIME, null_mut());
+    let got = host.gettime_null(clock::REALTIME);
+    run.as_the_syscall("clock_gettime(REALTIME, NULL)", got, want);
+    for id in clock::SERVED {
+        run.clock_getres(id);
+    }
+    let want = sys::clock_getres(clock::MONOTONIC, null_mut());
+    let got = host.vdso.clock_getres_null(clock::MONOTONIC);
+    run.as_the_syscall("clock_getres(MONOTONIC, NULL)", got, want);
+    for (want_tv, want_tz) in [(true, true), (false, true), (true, false), (false, false)] {
+        run.gettimeofday(want_tv, want_tz);
+    }
+    run.tally
+}
+
+/// The calls on one prepared page: where each verdict goes, and what the page gave.
+struct CaseRun<'a> {
+    host: &'a Host,
+    report: &'a mut Report,
+    case: &'a str,
+    tally: Tally,
+}
+
+impl CaseRun<'_> {
+    /// Reports `what`'s verdict, naming the source it came from; `None` if it failed.
+    fn verdict(&mut self, what: String, result: Result<Source, String>) -> Option<Source> {
+        let case = self.case;
+        match result {
+            Ok(source) => {
+                let name = format!("hostile {case}: {what}: {}", source.name());
+                self.report.check(&name, Ok(()));
+                Some(source)
+            }
+            Err(e) => {
+                self.report
+                    .check(&format!("hostile {case}: {what}"), Err(e));
+                self.tally.failed = true;
+                None
+            }
+        }
+    }
+
+    /// Reports that `call` returned `got`, as the syscall did (`want`).
+    fn as_the_syscall(&mut self, call: &str, got: i32, want: i32) {
+        let name = format!(
+            "hostile {}: {call} -> {}, as the syscall",
+            self.case,
+            ret_name(want)
+        );
+        self.report.check(
+            &name,
+            ensure(got == want, || {
+                format!("returned {}, the syscall {}", ret_name(got), ret_name(want))
+            }),
+        );
+    }
+
+    /// `clock_gettime(id)` between two syscalls: the page's time at the counter it read, or
+    /// the syscall's answer.
+    fn clock_gettime(&mut self, id: i32) {
+        let host = self.host;
         let before = sys_time(id);
         let c0 = host.counter();
         let start = Instant::now();
@@ -541,8 +595,8 @@ fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
         let took = start.elapsed();
         let c1 = host.counter();
         let after = sys_time(id);
-        tally.slowest = tally.slowest.max(took);
-        let page_range = page_times(page, id, c0, c1);
+        self.tally.slowest = self.tally.slowest.max(took);
+        let page = host.vdso.page;
         let result = if ret != before.0 || ret != after.0 {
             Err(format!(
                 "returned {}, the syscall {} and {}",
@@ -552,10 +606,7 @@ fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
             ))
         } else if ret != 0 {
             Ok(Source::Syscall)
-        } else if page_range
-            .as_ref()
-            .is_some_and(|times| times.contains(&got))
-        {
+        } else if page_times(page, id, c0, c1).is_some_and(|times| times.contains(&got)) {
             Ok(Source::Page)
         } else if within(got, before.1, after.1) {
             Ok(Source::Syscall)
@@ -570,34 +621,20 @@ fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
             ))
         };
         let name = clock_name(id);
-        if let Some(source) = verdict(report, format!("clock_gettime({name})"), result) {
-            let coarse = matches!(id, clock::REALTIME_COARSE | clock::MONOTONIC_COARSE);
-            if coarse {
-                tally.coarse.push((name, source));
+        if let Some(source) = self.verdict(format!("clock_gettime({name})"), result) {
+            if matches!(id, clock::REALTIME_COARSE | clock::MONOTONIC_COARSE) {
+                self.tally.coarse.push((name, source));
             } else {
-                tally.clocks.push((name, source));
+                self.tally.clocks.push((name, source));
             }
-        } else {
-            tally.failed = true;
         }
     }
 
-    // A NULL buffer always reaches the syscall.
-    let want = sys::clock_gettime(clock::REALTIME, null_mut());
-    let got = host.gettime_null(clock::REALTIME);
-    report.check(
-        &format!(
-            "hostile {case}: clock_gettime(REALTIME, NULL) -> {}, as the syscall",
-            ret_name(want)
-        ),
-        ensure(got == want, || {
-            format!("returned {}, the syscall {}", ret_name(got), ret_name(want))
-        }),
-    );
-
-    for id in clock::SERVED {
+    /// `clock_getres(id)`: the page's resolution or the syscall's.
+    fn clock_getres(&mut self, id: i32) {
+        let page = self.host.vdso.page;
         let want = sys_res(id);
-        let got = host.vdso.clock_getres(id);
+        let got = self.host.vdso.clock_getres(id);
         let result = if got.0 != want.0 {
             Err(format!("got {got:?}, the syscall {want:?}"))
         } else if got.0 == 0 && page_res(page, id) == Some(got.1) {
@@ -610,24 +647,15 @@ fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
                 page_res(page, id)
             ))
         };
-        match verdict(report, format!("clock_getres({})", clock_name(id)), result) {
-            Some(source) => tally.getres.push((clock_name(id), source)),
-            None => tally.failed = true,
+        if let Some(source) = self.verdict(format!("clock_getres({})", clock_name(id)), result) {
+            self.tally.getres.push((clock_name(id), source));
         }
     }
-    let want = sys::clock_getres(clock::MONOTONIC, null_mut());
-    let got = host.vdso.clock_getres_null(clock::MONOTONIC);
-    report.check(
-        &format!(
-            "hostile {case}: clock_getres(MONOTONIC, NULL) -> {}, as the syscall",
-            ret_name(want)
-        ),
-        ensure(got == want, || {
-            format!("returned {}, the syscall {}", ret_name(got), ret_name(want))
-        }),
-    );
 
-    for (want_tv, want_tz) in [(true, true), (false, true), (true, false), (false, false)] {
+    /// `gettimeofday` with or without each buffer, between two syscalls: each field asked
+    /// for comes from the page or the syscall, and the return value is the syscall's.
+    fn gettimeofday(&mut self, want_tv: bool, want_tz: bool) {
+        let host = self.host;
         let (sys_ret, tv0, sys_tz) = sys_timeofday();
         let c0 = host.counter();
         let start = Instant::now();
@@ -635,44 +663,11 @@ fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
         let took = start.elapsed();
         let c1 = host.counter();
         let (_, tv1, _) = sys_timeofday();
-        tally.slowest = tally.slowest.max(took);
-        let page_range = page_times(page, clock::REALTIME, c0, c1);
-        let tv_source = if !want_tv {
-            None
-        } else if page_range
-            .as_ref()
-            .is_some_and(|times| times.iter().any(|&t| to_timeval(t) == tv))
-        {
-            Some(Ok(Source::Page))
-        } else if tv_key(tv0) <= tv_key(tv) && tv_key(tv) <= tv_key(tv1) {
-            Some(Ok(Source::Syscall))
-        } else {
-            Some(Err(format!(
-                "tv {tv:?} is neither the page's REALTIME at counter {c0}..={c1} \
-                 ({:?}..{:?}) nor between the syscall's {tv0:?} and {tv1:?}",
-                page_time(page, clock::REALTIME, c0),
-                page_time(page, clock::REALTIME, c1),
-            )))
-        };
-        let tz_source = if !want_tz {
-            None
-        } else if page_tz(page) == Some(tz) {
-            Some(Ok(Source::Page))
-        } else if tz == sys_tz {
-            Some(Ok(Source::Syscall))
-        } else {
-            Some(Err(format!(
-                "tz {tz:?} is neither the page's {:?} nor the syscall's {sys_tz:?}",
-                page_tz(page)
-            )))
-        };
-        let arg = |want: bool, name: &str| {
-            if want {
-                name.to_string()
-            } else {
-                "NULL".into()
-            }
-        };
+        self.tally.slowest = self.tally.slowest.max(took);
+        let page = host.vdso.page;
+        let tv_source = want_tv.then(|| tv_source(page, tv, (tv0, tv1), (c0, c1)));
+        let tz_source = want_tz.then(|| tz_source(page, tz, sys_tz));
+        let arg = |want: bool, name: &'static str| if want { name } else { "NULL" };
         let call = format!("{},{}", arg(want_tv, "&tv"), arg(want_tz, "&tz"));
         let what = format!("gettimeofday({call})");
         let mut sources = String::new();
@@ -684,8 +679,8 @@ fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
             )
         });
         for (field, source, list) in [
-            ("tv", tv_source, &mut tally.timeofday),
-            ("tz", tz_source, &mut tally.tz),
+            ("tv", tv_source, &mut self.tally.timeofday),
+            ("tz", tz_source, &mut self.tally.tz),
         ] {
             match source {
                 None => {}
@@ -697,16 +692,54 @@ fn run_case(host: &Host, report: &mut Report, case: &str) -> Tally {
             }
         }
         if result.is_err() {
-            tally.failed = true;
+            self.tally.failed = true;
         }
+        let case = self.case;
         let name = match &result {
             Ok(()) if sources.is_empty() => format!("hostile {case}: {what} -> {}", ret_name(ret)),
             Ok(()) => format!("hostile {case}: {what}:{sources}"),
             Err(_) => format!("hostile {case}: {what}"),
         };
-        report.check(&name, result);
+        self.report.check(&name, result);
     }
-    tally
+}
+
+/// Where `gettimeofday`'s `tv` came from: the page's REALTIME at a counter in `c0..=c1`, or
+/// the syscall's, between `tv0` and `tv1`.
+fn tv_source(
+    page: &DataPage,
+    tv: Timeval,
+    (tv0, tv1): (Timeval, Timeval),
+    (c0, c1): (u64, u64),
+) -> Result<Source, String> {
+    if page_times(page, clock::REALTIME, c0, c1)
+        .is_some_and(|times| times.iter().any(|&t| to_timeval(t) == tv))
+    {
+        Ok(Source::Page)
+    } else if tv_key(tv0) <= tv_key(tv) && tv_key(tv) <= tv_key(tv1) {
+        Ok(Source::Syscall)
+    } else {
+        Err(format!(
+            "tv {tv:?} is neither the page's REALTIME at counter {c0}..={c1} \
+             ({:?}..{:?}) nor between the syscall's {tv0:?} and {tv1:?}",
+            page_time(page, clock::REALTIME, c0),
+            page_time(page, clock::REALTIME, c1),
+        ))
+    }
+}
+
+/// Where `gettimeofday`'s `tz` came from: the page's or the syscall's (`sys_tz`).
+fn tz_source(page: &DataPage, tz: Timezone, sys_tz: Timezone) -> Result<Source, String> {
+    if page_tz(page) == Some(tz) {
+        Ok(Source::Page)
+    } else if tz == sys_tz {
+        Ok(Source::Syscall)
+    } else {
+        Err(format!(
+            "tz {tz:?} is neither the page's {:?} nor the syscall's {sys_tz:?}",
+            page_tz(page)
+        ))
+    }
 }
 
 /// The table line of one page.

@@ -83,6 +83,28 @@ pub struct LinkMap {
 /// `setup_vdso` with `GLRO(dl_sysinfo_dso)` = `m.base()`, followed by the version setup of
 /// `_dl_check_map_versions`.
 pub fn setup_vdso(m: &Mapping<'_>) -> Result<LinkMap> {
+    let (l_addr, l_ld, l_ld_readonly) = map_program_headers(m)?;
+    let info = elf_get_dynamic_info(m, l_addr, l_ld, l_ld_readonly)?;
+    // D_PTR: the dynamic section is read-only, so every pointer gets l_addr added on use.
+    let d_ptr = |tag: i64| info.get(&tag).map(|&v| v.wrapping_add(l_addr));
+    let hash = dl_setup_hash(m, d_ptr(DT_GNU_HASH), d_ptr(DT_HASH))?;
+    let strtab = d_ptr(DT_STRTAB).unwrap_or(0);
+    let symtab = d_ptr(DT_SYMTAB).unwrap_or(0);
+    let (versyms, versions) = dl_check_map_versions(m, d_ptr(DT_VERDEF), d_ptr(DT_VERSYM), strtab)?;
+    Ok(LinkMap {
+        l_addr,
+        symtab,
+        strtab,
+        versyms,
+        versions,
+        hash,
+    })
+}
+
+/// `setup_vdso`'s walk of the program headers: `(l_addr, l_ld, l_ld_readonly)`, with
+/// `l_addr` the load bias (the mapping's base less the first `PT_LOAD`'s `p_vaddr`) and
+/// `l_ld` the address of the dynamic section.
+fn map_program_headers(m: &Mapping<'_>) -> Result<(u64, u64, bool)> {
     let ehdr = Ehdr::read(m, m.base())?;
     let phdr = m.base().wrapping_add(ehdr.e_phoff);
     let mut l_addr: u64 = 0;
@@ -103,9 +125,17 @@ pub fn setup_vdso(m: &Mapping<'_>) -> Result<LinkMap> {
     }
     let l_map_start = m.base();
     let l_addr = l_map_start.wrapping_sub(l_addr);
-    let l_ld = l_ld.wrapping_add(l_addr);
+    Ok((l_addr, l_ld.wrapping_add(l_addr), l_ld_readonly))
+}
 
-    // elf_get_dynamic_info: the last entry of each tag wins.
+/// `elf_get_dynamic_info`: every dynamic entry by tag (the last entry of each tag wins), and
+/// its assertions on the relocation entries.
+fn elf_get_dynamic_info(
+    m: &Mapping<'_>,
+    l_addr: u64,
+    l_ld: u64,
+    l_ld_readonly: bool,
+) -> Result<HashMap<i64, u64>> {
     let mut info: HashMap<i64, u64> = HashMap::new();
     let mut dyn_ = l_ld;
     loop {
@@ -141,12 +171,13 @@ pub fn setup_vdso(m: &Mapping<'_>) -> Result<LinkMap> {
             }
         }
     }
-    // D_PTR: the dynamic section is read-only, so every pointer gets l_addr added on use.
-    let d_ptr = |tag: i64| info.get(&tag).map(|&v| v.wrapping_add(l_addr));
+    Ok(info)
+}
 
-    // _dl_setup_hash.
+/// `_dl_setup_hash`, given `D_PTR` of `DT_GNU_HASH` and of `DT_HASH`: the GNU table wins.
+fn dl_setup_hash(m: &Mapping<'_>, gnu: Option<u64>, sysv: Option<u64>) -> Result<HashTable> {
     const HDR: &str = "the hash table header";
-    let hash = if let Some(h) = d_ptr(DT_GNU_HASH) {
+    if let Some(h) = gnu {
         let nbuckets = m.u32(h, HDR)?;
         let symbias = m.u32(h.wrapping_add(4), HDR)?;
         let bitmask_nwords = m.u32(h.wrapping_add(8), HDR)?;
@@ -161,7 +192,7 @@ pub fn setup_vdso(m: &Mapping<'_>) -> Result<LinkMap> {
         let chain_zero = buckets
             .wrapping_add(4 * u64::from(nbuckets))
             .wrapping_sub(4 * u64::from(symbias));
-        if nbuckets == 0 {
+        Ok(if nbuckets == 0 {
             HashTable::None
         } else {
             HashTable::Gnu {
@@ -172,12 +203,12 @@ pub fn setup_vdso(m: &Mapping<'_>) -> Result<LinkMap> {
                 buckets,
                 chain_zero,
             }
-        }
-    } else if let Some(h) = d_ptr(DT_HASH) {
+        })
+    } else if let Some(h) = sysv {
         let nbuckets = m.u32(h, HDR)?;
         let buckets = h.wrapping_add(8);
         let chain = buckets.wrapping_add(4 * u64::from(nbuckets));
-        if nbuckets == 0 {
+        Ok(if nbuckets == 0 {
             HashTable::None
         } else {
             HashTable::Sysv {
@@ -185,62 +216,60 @@ pub fn setup_vdso(m: &Mapping<'_>) -> Result<LinkMap> {
                 buckets,
                 chain,
             }
-        }
+        })
     } else {
-        HashTable::None
-    };
-
-    let strtab = d_ptr(DT_STRTAB).unwrap_or(0);
-    let symtab = d_ptr(DT_SYMTAB).unwrap_or(0);
-
-    // _dl_check_map_versions, for a map that defines versions and needs none.
-    let mut versyms = 0;
-    let mut versions = Vec::new();
-    if let Some(def) = d_ptr(DT_VERDEF) {
-        let mut ndx_high: u16 = 0;
-        let mut ent = def;
-        loop {
-            let d = Verdef::read(m, ent)?;
-            ndx_high = ndx_high.max(d.vd_ndx & 0x7fff);
-            if d.vd_next == 0 {
-                break;
-            }
-            ent = ent.wrapping_add(u64::from(d.vd_next));
-        }
-        if ndx_high > 0 {
-            versions = vec![None; usize::from(ndx_high) + 1];
-            versyms = d_ptr(DT_VERSYM).ok_or(Error::Crash(
-                "DT_VERDEF without DT_VERSYM: D_PTR dereferences NULL",
-            ))?;
-            let mut ent = def;
-            loop {
-                let d = Verdef::read(m, ent)?;
-                let aux = Verdaux::read(m, ent.wrapping_add(u64::from(d.vd_aux)))?;
-                // The name of the base version is not available for matching. The index is
-                // at most `ndx_high`, so the slot always exists.
-                let slot = versions.get_mut(usize::from(d.vd_ndx & 0x7fff));
-                if let (0, Some(slot)) = (d.vd_flags & VER_FLG_BASE, slot) {
-                    *slot = Some(Version {
-                        hash: d.vd_hash,
-                        name: strtab.wrapping_add(u64::from(aux.vda_name)),
-                    });
-                }
-                if d.vd_next == 0 {
-                    break;
-                }
-                ent = ent.wrapping_add(u64::from(d.vd_next));
-            }
-        }
+        Ok(HashTable::None)
     }
+}
 
-    Ok(LinkMap {
-        l_addr,
-        symtab,
-        strtab,
-        versyms,
-        versions,
-        hash,
-    })
+/// `_dl_check_map_versions`, for a map that defines versions (`D_PTR` of `DT_VERDEF`) and
+/// needs none: `(versyms, l_versions)`, each version's hash and name (in `strtab`) at its
+/// index.
+fn dl_check_map_versions(
+    m: &Mapping<'_>,
+    verdef: Option<u64>,
+    versym: Option<u64>,
+    strtab: u64,
+) -> Result<(u64, Vec<Option<Version>>)> {
+    let Some(def) = verdef else {
+        return Ok((0, Vec::new()));
+    };
+    let mut ndx_high: u16 = 0;
+    let mut ent = def;
+    loop {
+        let d = Verdef::read(m, ent)?;
+        ndx_high = ndx_high.max(d.vd_ndx & 0x7fff);
+        if d.vd_next == 0 {
+            break;
+        }
+        ent = ent.wrapping_add(u64::from(d.vd_next));
+    }
+    if ndx_high == 0 {
+        return Ok((0, Vec::new()));
+    }
+    let mut versions = vec![None; usize::from(ndx_high) + 1];
+    let versyms = versym.ok_or(Error::Crash(
+        "DT_VERDEF without DT_VERSYM: D_PTR dereferences NULL",
+    ))?;
+    let mut ent = def;
+    loop {
+        let d = Verdef::read(m, ent)?;
+        let aux = Verdaux::read(m, ent.wrapping_add(u64::from(d.vd_aux)))?;
+        // The name of the base version is not available for matching. The index is at most
+        // `ndx_high`, so the slot always exists.
+        let slot = versions.get_mut(usize::from(d.vd_ndx & 0x7fff));
+        if let (0, Some(slot)) = (d.vd_flags & VER_FLG_BASE, slot) {
+            *slot = Some(Version {
+                hash: d.vd_hash,
+                name: strtab.wrapping_add(u64::from(aux.vda_name)),
+            });
+        }
+        if d.vd_next == 0 {
+            break;
+        }
+        ent = ent.wrapping_add(u64::from(d.vd_next));
+    }
+    Ok((versyms, versions))
 }
 
 /// What `check_match` decides about one symbol.
