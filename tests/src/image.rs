@@ -249,15 +249,17 @@ macro_rules! by_class {
 /// A file of either class as `object` parses it, little-endian.
 type Parsed<'a, Elf> = ElfFile<'a, Elf, &'a [u8]>;
 
+/// `object`'s little-endian header type of either class.
+trait Header: FileHeader<Endian = LittleEndian> {}
+impl<H: FileHeader<Endian = LittleEndian>> Header for H {}
+
 /// The dynamic symbols, read through the section headers (`.dynsym`, `.dynstr`,
 /// `.gnu.version`, `.gnu.version_d`).
 pub fn dynamic_symbols(image: &[u8]) -> object::Result<Vec<Symbol>> {
     by_class!(dynamic_symbols_of(image))
 }
 
-fn dynamic_symbols_of<Elf: FileHeader<Endian = LittleEndian>>(
-    file: &Parsed<'_, Elf>,
-) -> object::Result<Vec<Symbol>> {
+fn dynamic_symbols_of<Elf: Header>(file: &Parsed<'_, Elf>) -> object::Result<Vec<Symbol>> {
     let (endian, image) = (file.endian(), file.data());
     let sections = file.elf_section_table();
     let symbols = sections.symbols(endian, image, oelf::SHT_DYNSYM)?;
@@ -296,9 +298,7 @@ pub fn dynamic_entries(image: &[u8]) -> object::Result<Vec<(i64, u64)>> {
     by_class!(dynamic_entries_of(image))
 }
 
-fn dynamic_entries_of<Elf: FileHeader<Endian = LittleEndian>>(
-    file: &Parsed<'_, Elf>,
-) -> object::Result<Vec<(i64, u64)>> {
+fn dynamic_entries_of<Elf: Header>(file: &Parsed<'_, Elf>) -> object::Result<Vec<(i64, u64)>> {
     let (endian, image) = (file.endian(), file.data());
     let mut out = Vec::new();
     for ph in file.elf_program_headers() {
@@ -344,9 +344,7 @@ pub fn sections(image: &[u8]) -> object::Result<Vec<Section>> {
     by_class!(sections_of(image))
 }
 
-fn sections_of<Elf: FileHeader<Endian = LittleEndian>>(
-    file: &Parsed<'_, Elf>,
-) -> object::Result<Vec<Section>> {
+fn sections_of<Elf: Header>(file: &Parsed<'_, Elf>) -> object::Result<Vec<Section>> {
     let endian = file.endian();
     let table = file.elf_section_table();
     table
@@ -369,9 +367,7 @@ pub fn segments(image: &[u8]) -> object::Result<Vec<Phdr>> {
     by_class!(segments_of(image))
 }
 
-fn segments_of<Elf: FileHeader<Endian = LittleEndian>>(
-    file: &Parsed<'_, Elf>,
-) -> object::Result<Vec<Phdr>> {
+fn segments_of<Elf: Header>(file: &Parsed<'_, Elf>) -> object::Result<Vec<Phdr>> {
     let endian = file.endian();
     Ok(file
         .elf_program_headers()
@@ -394,9 +390,7 @@ pub fn header(image: &[u8]) -> object::Result<(u16, u16, [u8; 16])> {
     by_class!(header_of(image))
 }
 
-fn header_of<Elf: FileHeader<Endian = LittleEndian>>(
-    file: &Parsed<'_, Elf>,
-) -> object::Result<(u16, u16, [u8; 16])> {
+fn header_of<Elf: Header>(file: &Parsed<'_, Elf>) -> object::Result<(u16, u16, [u8; 16])> {
     let endian = file.endian();
     let h = file.elf_header();
     let ident = h.e_ident();
@@ -426,9 +420,7 @@ pub fn notes(image: &[u8]) -> object::Result<Vec<Note>> {
     by_class!(notes_of(image))
 }
 
-fn notes_of<Elf: FileHeader<Endian = LittleEndian>>(
-    file: &Parsed<'_, Elf>,
-) -> object::Result<Vec<Note>> {
+fn notes_of<Elf: Header>(file: &Parsed<'_, Elf>) -> object::Result<Vec<Note>> {
     let (endian, image) = (file.endian(), file.data());
     let mut out = Vec::new();
     for ph in file.elf_program_headers() {
@@ -451,9 +443,7 @@ pub fn symtab_undefined(image: &[u8]) -> object::Result<Vec<bool>> {
     by_class!(symtab_undefined_of(image))
 }
 
-fn symtab_undefined_of<Elf: FileHeader<Endian = LittleEndian>>(
-    file: &Parsed<'_, Elf>,
-) -> object::Result<Vec<bool>> {
+fn symtab_undefined_of<Elf: Header>(file: &Parsed<'_, Elf>) -> object::Result<Vec<bool>> {
     let (endian, image) = (file.endian(), file.data());
     let symtab = file
         .elf_section_table()
