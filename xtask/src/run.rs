@@ -151,39 +151,7 @@ impl Run {
         std::io::stdout().flush()?;
         std::io::stderr().write_all(run.stderr.as_bytes())?;
         if self.strace {
-            for call in &run.syscalls {
-                let (name, note) = if call.is_marker() {
-                    ("faccessat", "  <- the harness's marker")
-                } else {
-                    (call.clock_name().unwrap_or(""), "")
-                };
-                let a = call.args;
-                eprintln!(
-                    "vm: [{}] NR {} {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}){note}",
-                    call.pid, call.nr, a[0], a[1], a[2], a[3], a[4], a[5]
-                );
-            }
-            match run.after_marker() {
-                None => eprintln!("vm: no harness marker in the trace"),
-                Some(after) => {
-                    let clock: Vec<String> = after
-                        .iter()
-                        .filter_map(|c| match c.nr {
-                            linux_vm::NR_GETTIMEOFDAY => Some("gettimeofday".to_owned()),
-                            // The clock id, as the 32-bit register holds it.
-                            _ => Some(format!("{}({})", c.clock_name()?, c.args[0] as u32 as i32)),
-                        })
-                        .collect();
-                    eprintln!(
-                        "vm: clock syscalls after the marker: {}",
-                        if clock.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            clock.join(" ")
-                        }
-                    );
-                }
-            }
+            print_vm_trace(&run);
         }
         if run.overrun > 0 {
             eprintln!("vm: the trace lost {} events", run.overrun);
@@ -262,6 +230,46 @@ fn exit_code(status: ExitStatus) -> i32 {
         (Some(code), _) => code,
         (None, Some(signal)) => 128 + signal,
         (None, None) => 1,
+    }
+}
+
+/// Prints the VM's trace of the run (`--arch arm --strace`): every traced
+/// syscall, then the clock syscalls after the harness's marker, which the
+/// program made itself.
+fn print_vm_trace(run: &xtask::linux_vm::VmRun) {
+    use xtask::linux_vm;
+    for call in &run.syscalls {
+        let (name, note) = if call.is_marker() {
+            ("faccessat", "  <- the harness's marker")
+        } else {
+            (call.clock_name().unwrap_or(""), "")
+        };
+        let a = call.args;
+        eprintln!(
+            "vm: [{}] NR {} {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}){note}",
+            call.pid, call.nr, a[0], a[1], a[2], a[3], a[4], a[5]
+        );
+    }
+    match run.after_marker() {
+        None => eprintln!("vm: no harness marker in the trace"),
+        Some(after) => {
+            let clock: Vec<String> = after
+                .iter()
+                .filter_map(|c| match c.nr {
+                    linux_vm::NR_GETTIMEOFDAY => Some("gettimeofday".to_owned()),
+                    // The clock id, as the 32-bit register holds it.
+                    _ => Some(format!("{}({})", c.clock_name()?, c.args[0] as u32 as i32)),
+                })
+                .collect();
+            eprintln!(
+                "vm: clock syscalls after the marker: {}",
+                if clock.is_empty() {
+                    "none".to_owned()
+                } else {
+                    clock.join(" ")
+                }
+            );
+        }
     }
 }
 
