@@ -13,45 +13,25 @@
 //! The console log stays in `target/e2e/runs/vm-smoke.console`.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::LazyLock;
 
 use vdso_linux_sys::aarch64;
 use vdso_linux_sys::arm::{NR_EXIT_GROUP, NR_GETPID, NR_WRITE};
+use vdso_tests::e2e::build::{self, ArmLibc};
 use xtask::linux_vm::{self, Syscall, VmRun};
 
 /// musl's `_exit` calls `exit_group`; the client's status.
 const STATUS: u8 = 7;
 
-const GCC: &str = "arm-linux-gnueabihf-gcc";
-const MUSL_SPECS: &str = "/usr/lib/arm-linux-musleabihf/musl-gcc.specs";
-
 fn shell() -> Result<xshell::Shell, String> {
     xshell::Shell::new().map_err(|e| format!("cannot create a shell: {e}"))
 }
 
-/// `tests/clients/c/vm_smoke.c`, static armv7 musl, in `target/e2e/arm/`.
+/// `tests/clients/c/vm_smoke.c`, static armv7 musl, built as the 32-bit end-to-end tests
+/// build their C clients (into `target/e2e-arm/c/`).
 static SMOKE: LazyLock<Result<PathBuf, String>> = LazyLock::new(|| {
     xtask::prereq::ensure(&shell()?, xtask::prereq::TEST).map_err(|e| format!("{e:#}"))?;
-    let root = xtask::project_root();
-    let dir = root.join("target/e2e/arm");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let out = dir.join("vm-smoke");
-    let result = Command::new(GCC)
-        .args([
-            "-O2", "-Wall", "-Wextra", "-static", "-specs", MUSL_SPECS, "-o",
-        ])
-        .arg(&out)
-        .arg(root.join("tests/clients/c/vm_smoke.c"))
-        .output()
-        .map_err(|e| format!("cannot run {GCC} (Debian package gcc-arm-linux-gnueabihf): {e}"))?;
-    if !result.status.success() {
-        return Err(format!(
-            "{GCC} failed:\n{}",
-            String::from_utf8_lossy(&result.stderr)
-        ));
-    }
-    Ok(out)
+    build::arm_c_client("vm_smoke.c", "vm-smoke", ArmLibc::Musl)
 });
 
 /// One boot, shared by the tests: arguments with a space and a `--` (which the kernel

@@ -1,5 +1,12 @@
 //! Building the C clients (`tests/clients/c/`) for the end-to-end tests: static aarch64
 //! programs against musl or glibc, with the cross toolchain `xtask::prereq` installs.
+//!
+//! The C compiler for each client's target triple is the one the `cc` crate finds, as a
+//! Rust project's build finds it: `CC_<target>` (e.g. `CC_aarch64_unknown_linux_gnu`),
+//! `TARGET_CC` or `CC` if set, else the cross gcc named after the triple
+//! (`aarch64-linux-gnu-gcc`, `arm-linux-gnueabihf-gcc`), with `cc`'s flags for the target
+//! (and `CFLAGS`). `cc` builds libraries; the clients are static executables, so only the
+//! compiler comes from it and the link flags are ours.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -9,7 +16,10 @@ use std::time::{Duration, Instant};
 use crate::elf::{ELFCLASS32, ELFCLASS64, EM_AARCH64, EM_ARM, ET_DYN, PT_INTERP};
 use crate::image;
 
-const GCC: &str = "aarch64-linux-gnu-gcc";
+/// The aarch64 clients' target triple.
+const AARCH64_TARGET: &str = "aarch64-unknown-linux-gnu";
+/// The 32-bit Arm clients' target triple: Debian's armhf (ARMv7, VFPv3-D16, hard float).
+const ARMV7_TARGET: &str = "armv7-unknown-linux-gnueabihf";
 const MUSL_SPECS: &str = "/usr/lib/aarch64-linux-musl/musl-gcc.specs";
 
 /// The workspace root.
@@ -41,7 +51,7 @@ pub fn c_client(source: &str, output: &str, libc: Libc, pie: bool) -> Result<Pat
     let src = root().join("tests/clients/c").join(source);
     let out = dir.join(output);
     let tmp = dir.join(format!("{output}.tmp"));
-    let mut gcc = Command::new(GCC);
+    let mut gcc = c_compiler(AARCH64_TARGET)?;
     if let Libc::Musl = libc {
         gcc.args(["-specs", MUSL_SPECS]);
         if pie {
@@ -52,22 +62,69 @@ pub fn c_client(source: &str, output: &str, libc: Libc, pie: bool) -> Result<Pat
         }
     }
     gcc.arg(if pie { "-static-pie" } else { "-static" })
-        .args(["-O2", "-Wall", "-Wextra", "-o"])
+        .arg("-o")
         .arg(&tmp)
         .arg(&src);
-    let result = gcc
-        .output()
-        .map_err(|e| format!("cannot run {GCC} (Debian package gcc-aarch64-linux-gnu): {e}"))?;
+    run_tool(&mut gcc, "Debian package gcc-aarch64-linux-gnu")?;
+    check_static(&tmp, pie)?;
+    std::fs::rename(&tmp, &out).map_err(|e| format!("renaming to {}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// A command that runs the C compiler `cc` finds for `target` with `cc`'s flags for it,
+/// `-O2`, `-Wall -Wextra` and no debug information; the caller adds what to compile and
+/// how to link. No code model flag is added: the compiler's default (position-independent
+/// on Debian) serves both `-static` and `-static-pie`.
+fn c_compiler(target: &str) -> Result<Command, String> {
+    let tool = cc::Build::new()
+        .target(target)
+        .host(&host_triple())
+        .opt_level(2)
+        .debug(false)
+        .pic(false)
+        .warnings(true)
+        .extra_warnings(true)
+        .inherit_rustflags(false)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .try_get_compiler()
+        .map_err(|e| format!("no C compiler for {target}: {e}"))?;
+    Ok(tool.to_command())
+}
+
+/// The triple of the machine the tests run on: `cc` compiles natively for it and
+/// cross-compiles for any other.
+fn host_triple() -> String {
+    let env = if cfg!(target_env = "musl") {
+        "musl"
+    } else {
+        "gnu"
+    };
+    format!("{}-unknown-linux-{env}", std::env::consts::ARCH)
+}
+
+/// Runs `command` to its end; if it cannot start, the error names `package`, which
+/// provides it; if it fails, the error holds its stderr.
+fn run_tool(command: &mut Command, package: &str) -> Result<(), String> {
+    let result = command.output().map_err(|e| {
+        let program = command.get_program().to_string_lossy();
+        format!("cannot run {program} ({package}): {e}")
+    })?;
     if !result.status.success() {
+        // The program and its arguments, quoted: `cc`'s commands carry a copy of the whole
+        // environment, which their `Debug` would show too.
+        let shown: Vec<String> = std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|word| format!("{word:?}"))
+            .collect();
         return Err(format!(
-            "{gcc:?} failed ({}):\n{}",
+            "{} failed ({}):\n{}",
+            shown.join(" "),
             result.status,
             String::from_utf8_lossy(&result.stderr)
         ));
     }
-    check_static(&tmp, pie)?;
-    std::fs::rename(&tmp, &out).map_err(|e| format!("renaming to {}: {e}", out.display()))?;
-    Ok(out)
+    Ok(())
 }
 
 /// A static aarch64 executable: ELF64, `EM_AARCH64`, `ET_EXEC` (or `ET_DYN` for
@@ -188,8 +245,7 @@ pub fn e2e_arm_dir() -> PathBuf {
     root().join("target/e2e-arm")
 }
 
-/// The 32-bit Arm gcc and armhf musl's specs (musl 1.2.3: a 64-bit `time_t`).
-const ARM_GCC: &str = "arm-linux-gnueabihf-gcc";
+/// armhf musl's specs (musl 1.2.3: a 64-bit `time_t`).
 const ARM_MUSL_SPECS: &str = "/usr/lib/arm-linux-musleabihf/musl-gcc.specs";
 
 /// The C library of a 32-bit Arm C client.
@@ -212,27 +268,18 @@ pub fn arm_c_client(source: &str, output: &str, libc: ArmLibc) -> Result<PathBuf
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let out = dir.join(output);
     let tmp = dir.join(format!("{output}.tmp"));
-    let mut gcc = Command::new(ARM_GCC);
+    let mut gcc = c_compiler(ARMV7_TARGET)?;
     match libc {
         ArmLibc::Musl => gcc.args(["-specs", ARM_MUSL_SPECS]),
         ArmLibc::Glibc => gcc.args(["-D_TIME_BITS=64", "-D_FILE_OFFSET_BITS=64"]),
     };
-    gcc.args(["-static", "-O2", "-Wall", "-Wextra", "-o"])
+    gcc.args(["-static", "-o"])
         .arg(&tmp)
         .arg(root().join("tests/clients/c").join(source));
-    let result = gcc.output().map_err(|e| {
-        format!(
-            "cannot run {ARM_GCC} (Debian packages gcc-arm-linux-gnueabihf, musl-dev:armhf, \
-             libc6-dev-armhf-cross): {e}"
-        )
-    })?;
-    if !result.status.success() {
-        return Err(format!(
-            "{gcc:?} failed ({}):\n{}",
-            result.status,
-            String::from_utf8_lossy(&result.stderr)
-        ));
-    }
+    run_tool(
+        &mut gcc,
+        "Debian packages gcc-arm-linux-gnueabihf, musl-dev:armhf, libc6-dev-armhf-cross",
+    )?;
     check_static_arm(&tmp)?;
     std::fs::rename(&tmp, &out).map_err(|e| format!("renaming to {}: {e}", out.display()))?;
     Ok(out)
@@ -290,17 +337,7 @@ pub fn go_build(
         .env("GOWORK", "off")
         .env("GOCACHE", dir.join("gocache"))
         .env("GOPATH", dir.join("gopath"));
-    let result = go
-        .output()
-        .map_err(|e| format!("cannot run go (Debian package golang-go): {e}"))?;
-    if !result.status.success() {
-        return Err(format!(
-            "{go:?} failed ({}):\n{}",
-            result.status,
-            String::from_utf8_lossy(&result.stderr)
-        ));
-    }
-    Ok(())
+    run_tool(&mut go, "Debian package golang-go")
 }
 
 /// The `go build -overlay` file of [`arm_go_client`]'s build without a vDSO, written into
@@ -332,4 +369,53 @@ fn go_no_vdso_overlay(dir: &Path) -> Result<PathBuf, String> {
     );
     std::fs::write(&overlay, json).map_err(|e| format!("writing {}: {e}", overlay.display()))?;
     Ok(overlay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `cc` picks for a target when no `CC_<target>`, `TARGET_CC` or `CC` says
+    /// otherwise: on any host but the target itself, the Debian cross gcc named after it.
+    fn default_compiler(target: &str) -> Option<String> {
+        let overridden = ["CC", "TARGET_CC"]
+            .into_iter()
+            .map(String::from)
+            .chain([
+                format!("CC_{target}"),
+                format!("CC_{}", target.replace('-', "_")),
+            ])
+            .any(|var| std::env::var_os(var).is_some());
+        if overridden || host_triple() == target {
+            return None;
+        }
+        Some(
+            c_compiler(target)
+                .unwrap()
+                .get_program()
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+
+    #[test]
+    fn each_client_target_gets_its_cross_gcc_with_the_targets_flags() {
+        if let Some(gcc) = default_compiler(AARCH64_TARGET) {
+            assert_eq!(gcc, "aarch64-linux-gnu-gcc");
+        }
+        if let Some(gcc) = default_compiler(ARMV7_TARGET) {
+            assert_eq!(gcc, "arm-linux-gnueabihf-gcc");
+            let arm = c_compiler(ARMV7_TARGET).unwrap();
+            let args: Vec<_> = arm.get_args().collect();
+            for flag in [
+                "-march=armv7-a",
+                "-mfloat-abi=hard",
+                "-O2",
+                "-Wall",
+                "-Wextra",
+            ] {
+                assert!(args.contains(&flag.as_ref()), "{flag} not in {args:?}");
+            }
+        }
+    }
 }
