@@ -35,8 +35,9 @@ pub fn run() -> ! {
     sys::power_off()
 }
 
-fn run_and_report(out: &mut impl Write) -> io::Result<()> {
-    let argv: Vec<String> = match fs::read(ARGV_FILE) {
+/// The program and its arguments: from [`ARGV_FILE`], else this program's own arguments.
+fn program_argv() -> Vec<String> {
+    match fs::read(ARGV_FILE) {
         Ok(bytes) => bytes
             .split(|&b| b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
@@ -45,7 +46,11 @@ fn run_and_report(out: &mut impl Write) -> io::Result<()> {
             .map(|(_, words)| words.to_vec())
             .unwrap_or_default(),
         Err(_) => std::env::args().skip(1).collect(),
-    };
+    }
+}
+
+fn run_and_report(out: &mut impl Write) -> io::Result<()> {
+    let argv = program_argv();
     let Some((program, args)) = argv.split_first() else {
         return Err(io::Error::other(format!(
             "no program: put it in {ARGV_FILE} or after `--` on the kernel command line"
@@ -90,6 +95,13 @@ fn run_and_report(out: &mut impl Write) -> io::Result<()> {
     }
     section(out, "stdout", &fs::read(STDOUT_FILE)?)?;
     section(out, "stderr", &fs::read(STDERR_FILE)?)?;
+    section(out, "trace", &trace_events()?)?;
+    writeln!(out, "{MARK} overrun {}", overruns()?)?;
+    writeln!(out, "{MARK} end")
+}
+
+/// The trace's event lines, without its `#` header and indentation.
+fn trace_events() -> io::Result<Vec<u8>> {
     let trace = fs::read(format!("{TRACING}/trace"))?;
     let mut events = Vec::with_capacity(trace.len());
     for line in trace.split(|&b| b == b'\n') {
@@ -99,9 +111,7 @@ fn run_and_report(out: &mut impl Write) -> io::Result<()> {
             events.push(b'\n');
         }
     }
-    section(out, "trace", &events)?;
-    writeln!(out, "{MARK} overrun {}", overruns()?)?;
-    writeln!(out, "{MARK} end")
+    Ok(events)
 }
 
 /// `MARK NAME LEN`, the bytes, a newline.
