@@ -32,36 +32,36 @@ use nr::*;
 mod nr {
     pub use vdso_linux_sys::aarch64::{
         NR_CLOCK_GETRES, NR_CLOCK_GETTIME, NR_CLONE, NR_CLOSE, NR_FTRUNCATE, NR_GETEGID,
-        NR_GETEUID, NR_GETGID, NR_GETRANDOM, NR_GETTIMEOFDAY, NR_GETUID, NR_MEMFD_CREATE,
-        NR_MMAP, NR_MPROTECT, NR_MUNMAP, NR_NANOSLEEP, NR_RT_SIGPROCMASK,
+        NR_GETEUID, NR_GETGID, NR_GETRANDOM, NR_GETTIMEOFDAY, NR_GETUID, NR_MEMFD_CREATE, NR_MMAP,
+        NR_MPROTECT, NR_MUNMAP, NR_NANOSLEEP, NR_RT_SIGPROCMASK,
     };
 }
 
-/// The 32-bit Arm EABI numbers of the same calls, where a call has
-/// generations the one the wrappers are written for, under the aarch64
-/// name.
+/// The 32-bit Arm EABI numbers of the same calls; where Arm has several
+/// generations of a call, the one the wrappers are written for, under the
+/// aarch64 name.
 #[cfg(target_arch = "arm")]
 mod nr {
-    pub use vdso_linux_sys::arm::{
-        NR_CLONE, NR_CLOSE, NR_GETRANDOM, NR_GETTIMEOFDAY, NR_MEMFD_CREATE, NR_MPROTECT,
-        NR_MUNMAP, NR_RT_SIGPROCMASK,
-    };
-    /// `ftruncate` with a 32-bit length (the data page's 4096 fits).
-    pub use vdso_linux_sys::arm::NR_FTRUNCATE;
-    /// `nanosleep` with a 32-bit `struct timespec` (see `nanosleep`).
-    pub use vdso_linux_sys::arm::NR_NANOSLEEP;
+    /// `clock_getres_time64`.
+    pub use vdso_linux_sys::arm::NR_CLOCK_GETRES_TIME64 as NR_CLOCK_GETRES;
     /// `clock_gettime64`: a 64-bit `struct __kernel_timespec`, as
     /// [`Timespec`](loader::Timespec).
     pub use vdso_linux_sys::arm::NR_CLOCK_GETTIME64 as NR_CLOCK_GETTIME;
-    /// `clock_getres_time64`.
-    pub use vdso_linux_sys::arm::NR_CLOCK_GETRES_TIME64 as NR_CLOCK_GETRES;
+    /// `ftruncate` with a 32-bit length (the data page's 4096 fits).
+    pub use vdso_linux_sys::arm::NR_FTRUNCATE;
+    /// `mmap2`: the offset in pages; the harness's are always 0.
+    pub use vdso_linux_sys::arm::NR_MMAP2 as NR_MMAP;
+    /// `nanosleep` with a 32-bit `struct timespec` (see `nanosleep`).
+    pub use vdso_linux_sys::arm::NR_NANOSLEEP;
+    pub use vdso_linux_sys::arm::{
+        NR_CLONE, NR_CLOSE, NR_GETRANDOM, NR_GETTIMEOFDAY, NR_MEMFD_CREATE, NR_MPROTECT, NR_MUNMAP,
+        NR_RT_SIGPROCMASK,
+    };
     /// `getuid32` and friends: the 32-bit ids (plain `getuid` is 16-bit).
     pub use vdso_linux_sys::arm::{
         NR_GETEGID32 as NR_GETEGID, NR_GETEUID32 as NR_GETEUID, NR_GETGID32 as NR_GETGID,
         NR_GETUID32 as NR_GETUID,
     };
-    /// `mmap2`: the offset in pages; the harness's are always 0.
-    pub use vdso_linux_sys::arm::NR_MMAP2 as NR_MMAP;
 }
 
 /// `PROT_NONE`.

@@ -16,8 +16,8 @@ use core::sync::atomic::AtomicU64;
 
 use loader::{Timespec, Timeval, Timezone};
 use vdso_linux_sys::aarch64::{
-    NR_CLOCK_GETRES, NR_CLOCK_GETTIME, NR_GETPID, NR_GETTID, NR_GETTIMEOFDAY, NR_MMAP,
-    NR_MPROTECT, NR_RT_SIGACTION, NR_TGKILL,
+    NR_CLOCK_GETRES, NR_CLOCK_GETTIME, NR_GETPID, NR_GETTID, NR_GETTIMEOFDAY, NR_MMAP, NR_MPROTECT,
+    NR_RT_SIGACTION, NR_TGKILL,
 };
 use vdso_linux_sys::syscall;
 pub use vdso_linux_sys::{strace_marker, sync_icache};
