@@ -22,7 +22,7 @@
 //! `e2e.rs` (real musl, glibc, Go and Rust programs under `qemu-aarch64` through the exec
 //! harness use the vDSO: [`e2e`] reads their output and qemu's `-strace` traces), and
 //! `dropin.rs` (Linux's own arm64 vDSO and ours, side by side on data pages our loader wrote,
-//! answer alike; the program, `tests/dropin`, finds both images' functions with
+//! answer alike; the program, `tests/programs/dropin`, finds both images' functions with
 //! [`clients::parse_vdso`]).
 
 pub mod a64;

@@ -149,7 +149,7 @@ fn glibc_dl_vdso_vsym_finds_the_aarch64_clock_functions_with_its_hard_coded_hash
 
 #[test]
 fn go_1_19_arm64_key_carries_the_hashes_of_vdso_clock_gettime() {
-    // This is the bug the image has to work around (DESIGN §1.4): the key is named
+    // This is the bug the image has to work around (image rule 4): the key is named
     // `__kernel_clock_gettime` but both hashes are those of `__vdso_clock_gettime`.
     let key = go::VDSO_SYMBOL_KEYS_ARM64[0];
     assert_eq!(key.name, "__kernel_clock_gettime");

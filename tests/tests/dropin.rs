@@ -2,7 +2,7 @@
 //! correctly, and our image answers exactly as Linux's does on it.
 //!
 //! `xtask::linux_vdso::fetch` carves Linux's vDSO out of Debian's `linux-image-*-arm64`
-//! (downloaded once, cached under `target/linux-vdso/`). `vdso-dropin` (`tests/dropin`), a
+//! (downloaded once, cached under `target/linux-vdso/`). `vdso-dropin` (`tests/programs/dropin`), a
 //! static aarch64 program under `qemu-aarch64`, maps our image and Linux's side by side, each
 //! with a data page written by its own `loader::Writer`, and compares them call by call: every
 //! served clock (interleaved reads must be ordered and lie within the writer's own time at the

@@ -70,7 +70,7 @@ use e2e_support::{
 // ---------------------------------------------------------------------------------------------
 // Building
 
-/// The 32-bit exec harness (`tests/exec-harness` for armv7).
+/// The 32-bit exec harness (`tests/templates/exec-harness` for armv7).
 static HARNESS: LazyLock<Built> = LazyLock::new(|| {
     prereqs()?;
     xtask::build_armv7_bin(&shell()?, "vdso-exec")

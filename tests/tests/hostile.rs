@@ -1,5 +1,5 @@
 //! Bad arguments and hostile data pages (issue 7, parts 2 and 3): `vdso-hostile`
-//! (`tests/hostile`), a static aarch64 program under `qemu-aarch64`, maps our image with its
+//! (`tests/programs/hostile`), a static aarch64 program under `qemu-aarch64`, maps our image with its
 //! own data page and
 //!
 //! - holds every clock id in `-64..=64`, `i32::MIN` and `i32::MAX` (through `clock_gettime`

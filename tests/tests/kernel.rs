@@ -1,4 +1,4 @@
-//! The example kernel (`tests/kernel`) boots under `qemu-system-aarch64` with two static musl
+//! The example kernel (`tests/templates/kernel`) boots under `qemu-system-aarch64` with two static musl
 //! programs embedded, and its serial console proves what a kernel author relies on:
 //!
 //! - **race** (`tests/clients/c/race.c`) reads every served clock 100 000 times through musl

@@ -1,7 +1,7 @@
 //! The seqlock under stress (issue 7): one writer thread rewrites the data
 //! page through `loader::Writer` as fast as it can while two reader threads
 //! call the vDSO, under `qemu-aarch64` (guest threads are host threads and
-//! run in parallel). `vdso-stress` (`tests/stress`) does the work and its
+//! run in parallel). `vdso-stress` (`tests/programs/stress`) does the work and its
 //! source documents both designs; `cargo xtask stress` runs the same with
 //! ten times the reads.
 //!

@@ -1,5 +1,5 @@
 //! The Linux VM runner (`xtask::linux_vm`) itself: Debian's arm64 Linux boots in
-//! `qemu-system-aarch64` with an initramfs whose `/init` (`tests/vm-init`) runs a static
+//! `qemu-system-aarch64` with an initramfs whose `/init` (`tests/programs/vm-init`) runs a static
 //! 32-bit program with its system calls traced, and the runner returns what it reported.
 //!
 //! The program is `tests/clients/c/vm_smoke.c` (static armv7 musl), started directly, without

@@ -1,4 +1,4 @@
-//! The example kernel (`tests/kernel`, package `vdso-kernel`): its build,
+//! The example kernel (`tests/templates/kernel`, package `vdso-kernel`): its build,
 //! with user programs embedded, and its boot under `qemu-system-aarch64`.
 //! Used by `cargo xtask run --kernel` and by `tests/tests/kernel.rs`.
 

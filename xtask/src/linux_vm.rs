@@ -5,14 +5,14 @@
 //! Debian's own arm64 Linux ([`crate::linux_vdso::vmlinuz`]: 6.1, with
 //! `CONFIG_COMPAT` and syscall tracepoints) in `qemu-system-aarch64`, where
 //! AArch32 EL0 reads the counter as on hardware. The initramfs, written here
-//! in the `newc` format ([`newc`]), holds `/init` (`tests/vm-init`, a static
+//! in the `newc` format ([`newc`]), holds `/init` (`tests/programs/vm-init`, a static
 //! aarch64 program), the programs to run and the file `/vm-argv` with what
 //! to run, NUL-separated (the kernel command line cannot carry a second
 //! `--`); `/init` runs it with its system calls traced
 //! (`raw_syscalls:sys_enter`, the only event that shows compat system calls
 //! on arm64, with their AArch32 numbers) and reports on the console:
 //! exit status, stdout, stderr and the trace, between `@@vdso-vm@@` header
-//! lines (see `tests/vm-init/src/main.rs`), then powers off.
+//! lines (see `tests/programs/vm-init/src/main.rs`), then powers off.
 //!
 //! [`run_arm`] runs a static 32-bit program through the 32-bit exec harness
 //! (`/vdso-exec [--fake-epoch SECS] -- /client ARGS`), so it gets our compat
@@ -59,7 +59,7 @@ pub const AT_FDCWD: u64 = 0xffff_ff9c;
 /// The `mode` of the harness's marker `faccessat`.
 pub const MARKER_MODE: u64 = vdso_linux_sys::MARKER_MODE as u64;
 
-/// What the console header lines start with (`tests/vm-init`).
+/// What the console header lines start with (`tests/programs/vm-init`).
 const MARK: &[u8] = b"@@vdso-vm@@ ";
 
 /// One traced system call entry (`raw_syscalls:sys_enter`).

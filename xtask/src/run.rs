@@ -1,6 +1,6 @@
 //! `cargo xtask run`: run any static aarch64 program with our vDSO.
 //!
-//! Builds the exec harness (`tests/exec-harness`, binary `vdso-exec`) for
+//! Builds the exec harness (`tests/templates/exec-harness`, binary `vdso-exec`) for
 //! aarch64 and runs
 //!
 //! ```text
@@ -24,7 +24,7 @@
 //! the clock system calls after the harness's marker.
 //!
 //! With `--kernel`, the program runs on the example kernel instead
-//! (`tests/kernel`): built with the program embedded and booted with
+//! (`tests/templates/kernel`): built with the program embedded and booted with
 //!
 //! ```text
 //! qemu-system-aarch64 -M virt -cpu cortex-a72 ... -kernel vdso-kernel \
@@ -67,7 +67,7 @@ pub struct Run {
     /// calls the VM's kernel traced, and the clock ones after the marker.
     #[arg(long, conflicts_with = "kernel")]
     pub strace: bool,
-    /// Run the program on the example kernel (`tests/kernel`) under
+    /// Run the program on the example kernel (`tests/templates/kernel`) under
     /// qemu-system-aarch64 instead of qemu-aarch64: a static musl (or other
     /// static, Linux-syscall-only) program, whose clock syscalls the kernel
     /// counts per clock id.

@@ -1,7 +1,7 @@
 //! `cargo xtask stress`: the seqlock stress test under `qemu-aarch64`, and
 //! its negative control (issue 7).
 //!
-//! Builds `vdso-stress` (`tests/stress`) for aarch64 and runs it three
+//! Builds `vdso-stress` (`tests/programs/stress`) for aarch64 and runs it three
 //! times, each with one writer thread rewriting the data page as fast as it
 //! can and [`Stress::readers`] threads calling the vDSO (qemu-user runs
 //! guest threads on host threads, in parallel):

@@ -4,14 +4,14 @@
 //! 1. prerequisites (installed when root);
 //! 2. gates: `cargo fmt --check`, `cargo clippy -D warnings` (on the host,
 //!    and Debian's clippy over the aarch64-only code), `build-vdso --check`;
-//! 3. `cargo test --workspace`: algorithm, loader, conformance, and the
-//!    end-to-end tests (programs under `qemu-aarch64` through the exec
+//! 3. `cargo test --workspace`: algorithm, loader, conformance (both
+//!    images, `tests/image/`; the repository's own rules, `tests/tidy.rs`),
+//!    and the end-to-end tests (programs under `qemu-aarch64` through the exec
 //!    harness, `tests/e2e.rs`; the example kernel under
 //!    `qemu-system-aarch64`, `tests/kernel.rs`; our image and Linux's own
 //!    side by side on pages our loader wrote, `tests/dropin.rs`; the 32-bit
-//!    compat image's conformance, `tests/image32.rs`, and its 32-bit clients
-//!    in Debian's arm64 Linux under `qemu-system-aarch64`, `tests/vm.rs` and
-//!    `tests/e2e_arm.rs`);
+//!    compat image's clients in Debian's arm64 Linux under
+//!    `qemu-system-aarch64`, `tests/vm.rs` and `tests/e2e_arm.rs`);
 //! 4. the aarch64 probe under `qemu-aarch64`.
 
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,6 @@
 /*
  * bti: indirect calls into the vDSO image on the example kernel booted with
- * `bti` (tests/kernel, tests/tests/kernel.rs), which maps the image as
+ * `bti` (tests/templates/kernel, tests/tests/kernel.rs), which maps the image as
  * guarded pages and sets SCTLR_EL1.BT0. Built static against musl.
  *
  *   bti          call every served clock, gettimeofday and clock_getres

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The clocks the vDSO serves from its data page (DESIGN §2). */
+/* The clocks the vDSO serves from its data page (the semantics, ARCHITECTURE.md). */
 static const clockid_t served[] = {
 	CLOCK_REALTIME,        /* 0 */
 	CLOCK_MONOTONIC,       /* 1 */

@@ -1,6 +1,6 @@
 /*
  * race: reads every clock through musl many times while the example
- * kernel's timer ticks and rewrites the vDSO data page (tests/kernel,
+ * kernel's timer ticks and rewrites the vDSO data page (tests/templates/kernel,
  * tests/tests/kernel.rs). Built static against musl, embedded in the kernel.
  *
  *   race ROUNDS

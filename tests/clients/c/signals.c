@@ -1,5 +1,5 @@
 /*
- * signals: signal delivery on the example kernel (tests/kernel,
+ * signals: signal delivery on the example kernel (tests/templates/kernel,
  * tests/tests/kernel.rs), in particular the return through the vDSO's
  * __kernel_rt_sigreturn. Built static against musl, embedded in the kernel.
  *

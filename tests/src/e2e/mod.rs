@@ -37,7 +37,7 @@ pub mod checks;
 
 use std::collections::BTreeMap;
 
-/// The clocks our vDSO serves from its data page (DESIGN §2).
+/// The clocks our vDSO serves from its data page (the semantics, ARCHITECTURE.md).
 pub const SERVED: [i64; 7] = [0, 1, 4, 5, 6, 7, 11];
 
 /// Whether the vDSO answers `id` itself (anything else must reach the kernel).

@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: our image against Linux's own arm64 vDSO and the
 //! raw syscall, under `qemu-aarch64`.
 //!
-//! Builds `vdso-bench` (`tests/bench`) for aarch64, fetches Linux's image
+//! Builds `vdso-bench` (`tests/programs/bench`) for aarch64, fetches Linux's image
 //! ([`xtask::linux_vdso::fetch`]) and runs the program twice:
 //!
 //! 1. **Time** ([`run`]): `qemu-aarch64 -cpu CPU vdso-bench time LINUX

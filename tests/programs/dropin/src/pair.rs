@@ -1,7 +1,7 @@
 //! Two vDSOs side by side in one process, each on its own data page: our
 //! image and Linux's own arm64 vDSO, mapped as Linux arm64 maps a vDSO and
 //! published with the same clocks. The drop-in test (`vdso-dropin`) holds
-//! them to the same answers; the benchmark (`vdso-bench`, `tests/bench`)
+//! them to the same answers; the benchmark (`vdso-bench`, `tests/programs/bench`)
 //! times them.
 //!
 //! # Setup

@@ -1,5 +1,5 @@
 //! Verdict lines and clock names, shared by the probe and the drop-in test
-//! (`tests/dropin`): one `ok <name>` or `FAIL <name>: <detail>` line per
+//! (`tests/programs/dropin`): one `ok <name>` or `FAIL <name>: <detail>` line per
 //! check on stdout, notes on stderr, and a final `N passed, M failed`.
 
 use loader::Timespec;

@@ -1,5 +1,5 @@
 //! The probe's reusable parts, also used by the drop-in test
-//! (`tests/dropin`, `vdso-dropin`): raw system calls and cache maintenance
+//! (`tests/programs/dropin`, `vdso-dropin`): raw system calls and cache maintenance
 //! ([`sys`], aarch64 only), the verdict lines ([`report`]), and the C types
 //! of the vDSO's functions.
 

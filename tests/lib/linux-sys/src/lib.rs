@@ -12,8 +12,8 @@
 //!   (`syscall`), the cache maintenance that makes copied code executable
 //!   (`sync_icache`), and the marker that shows up by name in a
 //!   `qemu-aarch64 -strace` log (`strace_marker`). The probe
-//!   (`tests/qemu-probe`), the exec harness (`tests/exec-harness`) and the
-//!   VM's init (`tests/vm-init`) build their wrappers on these. Both arches
+//!   (`tests/programs/probe`), the exec harness (`tests/templates/exec-harness`) and the
+//!   VM's init (`tests/programs/vm-init`) build their wrappers on these. Both arches
 //!   have the same signatures; on 32-bit Arm the marker also carries
 //!   [`MARKER_MODE`], so a trace of raw syscall numbers and arguments shows
 //!   it too.

@@ -1,5 +1,5 @@
 //! The drop-in test's reusable part, also used by the benchmark
-//! (`tests/bench`, `vdso-bench`): [`pair`] maps our image and Linux's own
+//! (`tests/programs/bench`, `vdso-bench`): [`pair`] maps our image and Linux's own
 //! arm64 vDSO side by side in one process, each on a data page written by
 //! its own [`loader::Writer`], and finds their functions (aarch64 only).
 
