@@ -272,13 +272,8 @@ fn check_no_served_syscall(client: Client) {
         .unwrap_or_else(|e| panic!("{}: {e}\n{}", client.name(), run.context()));
     // musl's clock_getres always reaches the kernel (by musl's design): exactly its served
     // `getres` lines are expected there.
-    checks::check_no_served_syscall(
-        client.name(),
-        run,
-        &records,
-        &calls,
-        client.getres_through_vdso(),
-    );
+    let getres = client.getres_through_vdso();
+    checks::check_no_served_syscall(client.name(), run, &records, &calls, getres);
 
     // Without our vDSO the same client does make served-clock syscalls: zero above is ours.
     let direct = get(&runs.direct);

@@ -300,13 +300,8 @@ fn check_no_served_syscall(client: Client) {
     let run = client.fake_epoch();
     let records = run.records();
     let calls = run.client_clock_syscalls();
-    checks::check_no_served_syscall(
-        client.name(),
-        run,
-        &records,
-        &calls,
-        client.getres_through_vdso(),
-    );
+    let getres = client.getres_through_vdso();
+    checks::check_no_served_syscall(client.name(), run, &records, &calls, getres);
 
     // Without a vDSO the same source does make served-clock syscalls, for each served clock
     // the client read: zero above is the vDSO's doing.

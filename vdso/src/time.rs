@@ -303,15 +303,15 @@ fn hres<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Ti
     })?;
     // Only a consistent snapshot reaches this point, so a torn `mult` or
     // `shift` can never make the result wrong.
-    let Snapshot {
-        cycle_last,
-        mask,
-        mult,
-        shift,
-        sec,
-        nsec,
-    } = snap;
-    let ns = scale(cycles, cycle_last, mask, mult, shift, nsec)?;
+    let ns = scale(
+        cycles,
+        snap.cycle_last,
+        snap.mask,
+        snap.mult,
+        snap.shift,
+        snap.nsec,
+    )?;
+    let sec = snap.sec;
     // The division is done after the loop, on a consistent value: a torn
     // read could otherwise make it arbitrarily expensive (as Linux notes).
     // Between two ticks `ns` is below a second past `sec` almost always.
