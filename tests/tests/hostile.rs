@@ -32,7 +32,7 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 const MIN_CHECKS: usize = 1250;
 
 /// Every hostile page the issue lists, as the program names it.
-const CASES: [&str; 27] = [
+const CASES: [&str; 28] = [
     "clock_mode 0 (NONE)",
     "clock_mode 1 (ARCHTIMER)",
     "clock_mode 2 (ARCHTIMER_NOCOMPAT)",
@@ -55,12 +55,17 @@ const CASES: [&str; 27] = [
     "cycle_last 1 s ahead of the counter",
     "product >= 2^64 ns",
     "seq stuck odd",
+    LINUX_6_12_PAGE,
     "all-zero page",
     "all-ones page",
     "random bytes #1",
     "random fields, clock_mode 1/2 #1",
     "clock_mode 0x50434e54 (our CNTPCT)",
 ];
+
+/// The case of a page as a Linux 6.12 kernel writes it: its `vdso_rng_data` at byte 480, our
+/// extension zero.
+const LINUX_6_12_PAGE: &str = "a page as Linux 6.12 writes it (rng data at 480, no extension)";
 
 /// Builds `vdso-hostile` and runs it.
 fn hostile_run() -> Result<Run, String> {
@@ -245,6 +250,16 @@ fn pages_that_cannot_be_served_go_to_the_syscall() {
             run.context()
         );
     }
+}
+
+#[test]
+fn a_page_as_linux_6_12_writes_it_is_served_and_its_rng_data_is_never_read_as_ours() {
+    let run = run();
+    let line = case_line(run, LINUX_6_12_PAGE).unwrap_or_default();
+    let want =
+        "| clocks: page | coarse: page | gettimeofday: page | tz: page | getres: page: REALTIME \
+                MONOTONIC MONOTONIC_RAW BOOTTIME TAI; syscall: REALTIME_COARSE MONOTONIC_COARSE |";
+    assert!(line.contains(want), "{line}\n{}", run.context());
 }
 
 #[test]

@@ -5,10 +5,11 @@
 //! field, so our image reads a page the Linux kernel writes and Linux's own
 //! image reads a page our loader writes. The page holds two [`VdsoData`]:
 //! index [`CS_HRES_COARSE`] serves the high-resolution and coarse clocks,
-//! index [`CS_RAW`] serves `CLOCK_MONOTONIC_RAW`. Our own fields
-//! ([`Extension`]) follow the two structs; each reads as "unknown, use the
-//! syscall" while it is zero, so a kernel that only fills Linux's fields still
-//! gets correct answers.
+//! index [`CS_RAW`] serves `CLOCK_MONOTONIC_RAW`. Linux ≥ 6.11 writes its
+//! [`VdsoRngData`] right after them. Our own fields ([`Extension`]) sit at
+//! [`EXTENSION_OFFSET`], past every byte Linux 6.1–6.14 writes in the page;
+//! each reads as "unknown, use the syscall" while it is zero, so a kernel
+//! that only fills Linux's fields still gets correct answers.
 //!
 //! Every field is an atomic: the kernel writes the page while processes read
 //! it, and a reader that races a writer must be a defined (if discarded) read.
@@ -16,7 +17,7 @@
 //! aarch64, so this costs nothing over Linux's `READ_ONCE`.
 
 use core::mem::{offset_of, size_of};
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8};
 
 /// Size of a page, and of the data page.
 pub const PAGE_SIZE: usize = 4096;
@@ -149,7 +150,27 @@ pub struct VdsoData {
     pub unused: AtomicU32,
 }
 
-/// Our fields after Linux's two structs. Zero means "unknown: use the syscall".
+/// Linux ≥ 6.11's `struct vdso_rng_data` (`include/vdso/datapage.h`), which
+/// arm64 puts at `_vdso_data + __VDSO_RND_DATA_OFFSET` (480,
+/// `arch/arm64/include/asm/vdso/vsyscall.h`), right after the two
+/// `vdso_data`: the getrandom state. Our image does not read it yet and our
+/// loader does not write it; it is here so that nothing of ours lies on it.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VdsoRngData {
+    /// Generation of the kernel's random pool, bumped on every reseed.
+    pub generation: AtomicU64,
+    /// Whether the kernel's random pool is initialised.
+    pub is_ready: AtomicU8,
+    /// Padding to the struct's 8-byte alignment.
+    pub padding: [AtomicU8; 7],
+}
+
+/// Where our [`Extension`] starts in the page: past Linux's two `vdso_data`
+/// (0..480) and its `vdso_rng_data` (480..496), with room to spare.
+pub const EXTENSION_OFFSET: usize = 0x200;
+
+/// Our fields, at [`EXTENSION_OFFSET`]. Zero means "unknown: use the syscall".
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Extension {
@@ -166,6 +187,10 @@ pub struct Extension {
 pub struct DataPage {
     /// Linux's `vdso_data[CS_BASES]`.
     pub data: [VdsoData; CS_BASES],
+    /// Linux's `vdso_rng_data` (≥ 6.11); never ours to read or write.
+    pub rng: VdsoRngData,
+    /// Unused, between Linux's data and ours; zero.
+    pub gap: [AtomicU64; (EXTENSION_OFFSET - CS_BASES * 0xf0 - 16) / 8],
     /// Our own fields.
     pub ext: Extension,
 }
@@ -184,7 +209,9 @@ const _: () = {
     assert!(offset_of!(VdsoData, hrtimer_res) == 0xe8);
     assert!(size_of::<VdsoData>() == 0xf0);
     assert!(offset_of!(DataPage, data) == 0);
-    assert!(offset_of!(DataPage, ext) == CS_BASES * 0xf0);
+    assert!(offset_of!(DataPage, rng) == 480);
+    assert!(size_of::<VdsoRngData>() == 16);
+    assert!(offset_of!(DataPage, ext) == EXTENSION_OFFSET);
     assert!(size_of::<DataPage>() == PAGE_SIZE);
     assert!(core::mem::align_of::<DataPage>() == PAGE_SIZE);
 };

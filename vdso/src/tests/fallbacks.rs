@@ -157,3 +157,34 @@ fn clock_getres_does_not_wait_for_the_seqlock() {
         Some(ts(0, 4_000_000))
     );
 }
+
+#[test]
+fn a_page_linux_6_12_wrote_is_read_without_its_rng_data() {
+    // Linux ≥ 6.11 writes `struct vdso_rng_data` at byte 480 of the page
+    // and never writes our extension. Our coarse resolution once sat at
+    // 480, so on such a page `clock_getres` returned the rng generation.
+    let tk = timekeeper();
+    let page = page_with(&tk);
+    page.ext.coarse_res.store(0, Relaxed);
+    page.rng.generation.store(0x0123_4567_89ab_cdef, Relaxed);
+    page.rng.is_ready.store(1, Relaxed);
+    let bytes = (&*page as *const DataPage).cast::<u8>();
+    // SAFETY: the page is 4096 initialised bytes; reading byte 480 (the
+    // generation's low byte, little-endian) reads nothing out of bounds.
+    let byte_480 = unsafe { bytes.add(480).read() };
+    assert_eq!(byte_480, 0xef, "rng data at byte 480");
+    for clock in COARSE_CLOCKS {
+        assert_eq!(clock_getres(&page, clock, &Native), None, "clock {clock}");
+    }
+    for clock in HRES_CLOCKS {
+        assert_eq!(clock_getres(&page, clock, &Native), Some(ts(0, 1)));
+    }
+    let now = CYCLE_LAST + 12_345;
+    for clock in SERVED {
+        assert_eq!(
+            clock_gettime(&page, clock, &SimCounter::new(now)),
+            Some(expected(&tk, clock, now)),
+            "clock {clock}"
+        );
+    }
+}

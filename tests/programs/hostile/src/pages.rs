@@ -34,7 +34,8 @@
 //! `CNTPCT_EL0`. Under qemu-user that promise is false (reading it is
 //! SIGILL), so our image is never run on such a page here, and the random
 //! pages are kept off that one value. The portable algorithm's handling of
-//! it is covered by the host property tests (`vdso/src/tests.rs`), and the
+//! it is covered by the host property tests
+//! (`vdso/src/tests/random_pages.rs`), and the
 //! real CNTPCT path by the example kernel (`tests/tests/kernel.rs`,
 //! `--counter cntpct`), where EL1 opens CNTPCT to EL0.
 
@@ -148,6 +149,8 @@ fn fill_fields(page: &DataPage, mut next: impl FnMut() -> u64) {
         vd.hrtimer_res.store(next() as u32, Relaxed);
         vd.unused.store(next() as u32, Relaxed);
     }
+    page.rng.generation.store(next(), Relaxed);
+    page.rng.is_ready.store(next() as u8, Relaxed);
     page.ext.coarse_res.store(next() as u32, Relaxed);
     page.ext.reserved.store(next() as u32, Relaxed);
 }
@@ -233,6 +236,14 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
             }
         });
     }));
+    cases.push(case(LINUX_6_12_PAGE, |_, page| {
+        // Linux >= 6.11 writes its getrandom state right after the two
+        // structs and never writes our extension.
+        page.rng.generation.store(0x0123_4567_89ab_cdef, Relaxed);
+        page.rng.is_ready.store(1, Relaxed);
+        page.ext.coarse_res.store(0, Relaxed);
+        page.ext.reserved.store(0, Relaxed);
+    }));
     cases.push(case(SEQ_STUCK_ODD, |_, page| {
         both(page, |vd| vd.seq.store(vd.seq.load(Relaxed) | 1, Relaxed))
     }));
@@ -260,6 +271,10 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
 
 /// The name of the `seq` case (the host test looks for its verdict).
 const SEQ_STUCK_ODD: &str = "seq stuck odd";
+
+/// The name of the case of a page as Linux 6.12 writes it (the host test
+/// looks for its verdict).
+const LINUX_6_12_PAGE: &str = "a page as Linux 6.12 writes it (rng data at 480, no extension)";
 
 /// A random page that a reader may well serve: a valid `clock_mode`, an
 /// even `seq`, `cycle_last` a little behind the counter, and random
