@@ -4,25 +4,25 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__kernel_clock_gettime@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETTIME: usize = 0x4cc;
+pub const KERNEL_CLOCK_GETTIME: usize = 0x814;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x6ac;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x96c;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETRES: usize = 0x43c;
+pub const KERNEL_CLOCK_GETRES: usize = 0x788;
 
 /// Offset of `__kernel_rt_sigreturn@LINUX_2.6.39`.
 pub const KERNEL_RT_SIGRETURN: usize = 0x434;
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x4cc;
+pub const VDSO_CLOCK_GETTIME: usize = 0x814;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x4cc;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x814;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x6ac;
+pub const VDSO_GETTIMEOFDAY: usize = 0x96c;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
-pub const VDSO_CLOCK_GETRES: usize = 0x43c;
+pub const VDSO_CLOCK_GETRES: usize = 0x788;

@@ -12,34 +12,31 @@ use crate::arch::{self, ArchCounter};
 use crate::data::{clock, DataPage};
 use crate::time::{self, Timespec, Timeval, Timezone};
 
-/// `clock` from the data page, or `None` if the syscall must answer: one
-/// inlined copy per export, or the one out-of-line copy that all exports
-/// share where the arch asks for it ([`arch::SHARED_CLOCK_READ`]).
-#[inline(always)]
-fn read_clock(clock: i32) -> Option<Timespec> {
-    if arch::SHARED_CLOCK_READ {
-        read_clock_shared(clock)
-    } else {
-        time::clock_gettime(arch::data_page(), clock, &ArchCounter)
-    }
-}
+// Each time export runs a straight path first: one seqlock round, inlined
+// (`time::*_once`). Anything else (a writer at work, a page that needs the
+// syscall, a NULL pointer) goes to the export's out-of-line, cold
+// `*_contended` function, reached by a tail call, which runs the whole read
+// (every round, every check) and then the fallback. So the straight path
+// sets up nothing that only the rare cases need: no stack frame, no round
+// counter, no constants of the rarer counter modes. The whole read exists
+// once, out of line ([`read_clock`]), shared by every export. An arch
+// without room for the straight paths ([`arch::SHARED_CLOCK_READ`]: the
+// compat image must fit in a page with 32-bit code) runs the whole read on
+// every call.
 
-/// [`read_clock`], out of line.
+/// `clock` from the data page in all seqlock rounds, or `None` if the
+/// syscall must answer: the image's one out-of-line copy of the whole read,
+/// which every export's off-the-straight-path case shares.
 #[inline(never)]
-fn read_clock_shared(clock: i32) -> Option<Timespec> {
+fn read_clock(clock: i32) -> Option<Timespec> {
     time::clock_gettime(arch::data_page(), clock, &ArchCounter)
 }
 
-/// `CLOCK_REALTIME` as a `timeval` from `page`, or `None` if the syscall
-/// must answer; through the shared copy of the clock read where the arch
-/// has one.
+/// `CLOCK_REALTIME` as a `timeval` in all seqlock rounds, or `None` if the
+/// syscall must answer ([`time::gettimeofday`] through [`read_clock`]).
 #[inline(always)]
-fn read_timeofday(page: &DataPage) -> Option<Timeval> {
-    if arch::SHARED_CLOCK_READ {
-        read_clock_shared(clock::REALTIME).map(time::timeval)
-    } else {
-        time::gettimeofday(page, &ArchCounter)
-    }
+fn read_timeofday(_page: &DataPage) -> Option<Timeval> {
+    read_clock(clock::REALTIME).map(time::timeval)
 }
 
 /// `clock_gettime` into `out` (converted by `convert`), or `fallback`.
@@ -50,6 +47,48 @@ fn read_timeofday(page: &DataPage) -> Option<Timeval> {
 /// writes.
 #[inline(always)]
 pub(crate) unsafe fn gettime<T>(
+    clock: i32,
+    out: *mut T,
+    convert: impl FnOnce(Timespec) -> T + Copy,
+    fallback: impl FnOnce() -> i32,
+) -> i32 {
+    if !arch::SHARED_CLOCK_READ && !out.is_null() {
+        if let Some(now) = time::clock_gettime_once(arch::data_page(), clock, &ArchCounter) {
+            // SAFETY: `out` is non-null and the caller's to write.
+            unsafe { out.write(convert(now)) };
+            return 0;
+        }
+        // SAFETY: the caller's contract, passed on.
+        return unsafe { gettime_contended(clock, out, convert, fallback) };
+    }
+    // SAFETY: the caller's contract, passed on.
+    unsafe { gettime_all_rounds(clock, out, convert, fallback) }
+}
+
+/// [`gettime`] off its straight path, out of line.
+///
+/// # Safety
+///
+/// As [`gettime`].
+#[cold]
+#[inline(never)]
+unsafe fn gettime_contended<T>(
+    clock: i32,
+    out: *mut T,
+    convert: impl FnOnce(Timespec) -> T,
+    fallback: impl FnOnce() -> i32,
+) -> i32 {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { gettime_all_rounds(clock, out, convert, fallback) }
+}
+
+/// [`gettime`] in all seqlock rounds, then the fallback.
+///
+/// # Safety
+///
+/// As [`gettime`].
+#[inline(always)]
+unsafe fn gettime_all_rounds<T>(
     clock: i32,
     out: *mut T,
     convert: impl FnOnce(Timespec) -> T,
@@ -74,25 +113,64 @@ pub(crate) unsafe fn gettime<T>(
 pub(crate) unsafe fn timeofday<T>(
     tv: *mut T,
     tz: *mut Timezone,
+    convert: impl FnOnce(Timeval) -> T + Copy,
+    fallback: impl FnOnce() -> i32,
+) -> i32 {
+    if !arch::SHARED_CLOCK_READ {
+        let read = |page: &DataPage| time::gettimeofday_once(page, &ArchCounter);
+        // SAFETY: the caller's contract, passed on.
+        if let Some(done) = unsafe { try_timeofday(tv, tz, convert, read) } {
+            return done;
+        }
+        // SAFETY: the caller's contract, passed on.
+        return unsafe { timeofday_contended(tv, tz, convert, fallback) };
+    }
+    // SAFETY: the caller's contract, passed on.
+    unsafe { try_timeofday(tv, tz, convert, read_timeofday) }.unwrap_or_else(fallback)
+}
+
+/// [`timeofday`] off its straight path, out of line.
+///
+/// # Safety
+///
+/// As [`timeofday`].
+#[cold]
+#[inline(never)]
+unsafe fn timeofday_contended<T>(
+    tv: *mut T,
+    tz: *mut Timezone,
     convert: impl FnOnce(Timeval) -> T,
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { try_timeofday(tv, tz, convert, read_timeofday) }.unwrap_or_else(fallback)
+}
+
+/// Writes `tv` (from `read`) and `tz` where they are non-null and returns
+/// `Some(0)`, or `None` when the page cannot answer one of them.
+///
+/// # Safety
+///
+/// `tv` and `tz` are each null or valid for writes.
+#[inline(always)]
+unsafe fn try_timeofday<T>(
+    tv: *mut T,
+    tz: *mut Timezone,
+    convert: impl FnOnce(Timeval) -> T,
+    read: impl FnOnce(&DataPage) -> Option<Timeval>,
+) -> Option<i32> {
     let page = arch::data_page();
     if !tv.is_null() {
-        match read_timeofday(page) {
-            // SAFETY: `tv` is non-null and the caller's to write.
-            Some(now) => unsafe { tv.write(convert(now)) },
-            None => return fallback(),
-        }
+        let now = read(page)?;
+        // SAFETY: `tv` is non-null and the caller's to write.
+        unsafe { tv.write(convert(now)) };
     }
     if !tz.is_null() {
-        match time::timezone(page, &ArchCounter) {
-            // SAFETY: `tz` is non-null and the caller's to write.
-            Some(zone) => unsafe { tz.write(zone) },
-            None => return fallback(),
-        }
+        let zone = time::timezone(page, &ArchCounter)?;
+        // SAFETY: `tz` is non-null and the caller's to write.
+        unsafe { tz.write(zone) };
     }
-    0
+    Some(0)
 }
 
 /// `clock_getres` into `res` (which may be null), or `fallback`.

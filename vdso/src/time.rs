@@ -159,6 +159,18 @@ pub fn source_for<C: Counter + ?Sized>(clock_mode: i32) -> Option<CounterSource>
     counter_source(clock_mode)
 }
 
+/// [`source_for`], or with `STRAIGHT` only `CLOCKMODE_ARCHTIMER`, what
+/// Linux (without an erratum workaround) and our loader write: one compare
+/// on the straight path. `ARCHTIMER_NOCOMPAT` and our CNTPCT mode are
+/// served by the full read.
+#[inline(always)]
+fn source_on<C: Counter + ?Sized, const STRAIGHT: bool>(clock_mode: i32) -> Option<CounterSource> {
+    if STRAIGHT {
+        return (clock_mode == CLOCKMODE_ARCHTIMER).then_some(CounterSource::Virtual);
+    }
+    source_for::<C>(clock_mode)
+}
+
 /// `clock` as an index into `basetime` and its bit in the `*_MASK` sets, or
 /// `None` for ids that have no slot there (negative, or `VDSO_BASES` and
 /// above): none of them is served, and the range check here lets the
@@ -180,28 +192,66 @@ pub fn clock_gettime<C: Counter + ?Sized>(
     clock: i32,
     counter: &C,
 ) -> Option<Timespec> {
-    let (id, bit) = clock_bit(clock)?;
-    // Both counter-based `vdso_data`s go through one copy of `hres`.
-    let vd = if bit & clock::HRES_MASK != 0 {
-        &page.data[CS_HRES_COARSE]
-    } else if bit & clock::COARSE_MASK != 0 {
-        return coarse(&page.data[CS_HRES_COARSE], id as usize, counter);
-    } else if bit & clock::RAW_MASK != 0 {
-        &page.data[CS_RAW]
-    } else {
-        return None;
-    };
-    hres(vd, id as usize, counter)
+    read_clock::<C, false>(page, clock, counter)
+}
+
+/// [`clock_gettime`]'s straight path: one seqlock round, Linux's counter
+/// modes, a product that fits in 64 bits. What the image tries first,
+/// inlined. `None` here only means "not on the straight path" (a writer is
+/// at work, our CNTPCT mode, a long gap since the last update, or a page
+/// the syscall must answer): the caller then runs [`clock_gettime`], out of
+/// line.
+#[inline(always)]
+pub fn clock_gettime_once<C: Counter + ?Sized>(
+    page: &DataPage,
+    clock: i32,
+    counter: &C,
+) -> Option<Timespec> {
+    read_clock::<C, true>(page, clock, counter)
 }
 
 /// `CLOCK_REALTIME` as a `timeval`, or `None` if the syscall must answer.
 #[inline(always)]
 pub fn gettimeofday<C: Counter + ?Sized>(page: &DataPage, counter: &C) -> Option<Timeval> {
-    let ts = hres(
-        &page.data[CS_HRES_COARSE],
-        clock::REALTIME as usize,
-        counter,
-    )?;
+    read_timeofday::<C, false>(page, counter)
+}
+
+/// [`gettimeofday`]'s straight path, as [`clock_gettime_once`].
+#[inline(always)]
+pub fn gettimeofday_once<C: Counter + ?Sized>(page: &DataPage, counter: &C) -> Option<Timeval> {
+    read_timeofday::<C, true>(page, counter)
+}
+
+/// [`clock_gettime`], or with `STRAIGHT` its straight path only
+/// ([`clock_gettime_once`]).
+#[inline(always)]
+fn read_clock<C: Counter + ?Sized, const STRAIGHT: bool>(
+    page: &DataPage,
+    clock: i32,
+    counter: &C,
+) -> Option<Timespec> {
+    let (id, bit) = clock_bit(clock)?;
+    // Both counter-based `vdso_data`s go through one copy of `hres`.
+    let vd = if bit & clock::HRES_MASK != 0 {
+        &page.data[CS_HRES_COARSE]
+    } else if bit & clock::COARSE_MASK != 0 {
+        return coarse::<C, STRAIGHT>(&page.data[CS_HRES_COARSE], id as usize, counter);
+    } else if bit & clock::RAW_MASK != 0 {
+        &page.data[CS_RAW]
+    } else {
+        return None;
+    };
+    hres::<C, STRAIGHT>(vd, id as usize, counter)
+}
+
+/// [`gettimeofday`], or with `STRAIGHT` its straight path only.
+#[inline(always)]
+fn read_timeofday<C: Counter + ?Sized, const STRAIGHT: bool>(
+    page: &DataPage,
+    counter: &C,
+) -> Option<Timeval> {
+    let vd = &page.data[CS_HRES_COARSE];
+    let ts = hres::<C, STRAIGHT>(vd, clock::REALTIME as usize, counter)?;
     Some(timeval(ts))
 }
 
@@ -259,15 +309,19 @@ pub fn clock_getres<C: Counter + ?Sized>(
 /// Runs `read` inside `vd`'s seqlock until it saw a consistent page (Linux's
 /// `vdso_read_begin`/`vdso_read_retry` around the loop body), or `None` if
 /// the syscall must answer: `read` said so, or a writer held `seq` odd or
-/// kept changing it for [`SPIN_LIMIT`] rounds.
+/// kept changing it for [`SPIN_LIMIT`] rounds (one round with `STRAIGHT`:
+/// the image's straight path).
 ///
 /// `read` loads the raw fields only; what depends on their consistency is
 /// computed by the caller on the returned value, after the loop. Every
 /// reader goes through here, so the negative-control build (which skips the
 /// re-check of `seq`) changes every reader at once.
 #[inline(always)]
-fn read_seqlock<T>(vd: &VdsoData, mut read: impl FnMut() -> Option<T>) -> Option<T> {
-    let mut rounds = SPIN_LIMIT;
+fn read_seqlock<T, const STRAIGHT: bool>(
+    vd: &VdsoData,
+    mut read: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let mut rounds = if STRAIGHT { 1 } else { SPIN_LIMIT };
     loop {
         // Acquire: the loads in `read` are not performed before this one.
         let seq = vd.seq.load(Ordering::Acquire);
@@ -295,15 +349,19 @@ fn read_seqlock<T>(vd: &VdsoData, mut read: impl FnMut() -> Option<T>) -> Option
 /// A high-resolution clock: base time plus the counter's progress since the
 /// last update (Linux's `do_hres`).
 #[inline(always)]
-fn hres<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Timespec> {
+fn hres<C: Counter + ?Sized, const STRAIGHT: bool>(
+    vd: &VdsoData,
+    id: usize,
+    counter: &C,
+) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
-    let (cycles, snap) = read_seqlock(vd, || {
-        let source = source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
+    let (cycles, snap) = read_seqlock::<_, STRAIGHT>(vd, || {
+        let source = source_on::<C, STRAIGHT>(vd.clock_mode.load(Ordering::Relaxed))?;
         Some((counter.read(source), counter.snapshot(vd, base)))
     })?;
     // Only a consistent snapshot reaches this point, so a torn `mult` or
     // `shift` can never make the result wrong.
-    let ns = scale(
+    let ns = scale_on::<STRAIGHT>(
         cycles,
         snap.cycle_last,
         snap.mask,
@@ -378,6 +436,21 @@ pub fn long_div_rem_nsec(ns: u64) -> (u64, u64) {
 /// 57-bit mask at 62.5 MHz.
 #[inline(always)]
 pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64) -> Option<u64> {
+    scale_on::<false>(cycles, last, mask, mult, shift, nsec)
+}
+
+/// [`scale`], or with `STRAIGHT` only where the product fits in 64 bits
+/// (between two updates it always does): `None` leaves the rest to the
+/// full read.
+#[inline(always)]
+fn scale_on<const STRAIGHT: bool>(
+    cycles: u64,
+    last: u64,
+    mask: u64,
+    mult: u64,
+    shift: u64,
+    nsec: u64,
+) -> Option<u64> {
     if mult == 0 || mask == 0 || shift >= 64 {
         return None;
     }
@@ -395,7 +468,7 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64
     }
     cold_path();
     // `wide >> shift` needs 64 bits or more: the syscall answers.
-    if hi >> shift != 0 {
+    if STRAIGHT || hi >> shift != 0 {
         return None;
     }
     // `wide >> shift` for 0 < shift < 64 (`hi` is 0 for shift = 0: checked
@@ -405,10 +478,14 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64
 
 /// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
 #[inline(always)]
-fn coarse<C: Counter + ?Sized>(vd: &VdsoData, id: usize, counter: &C) -> Option<Timespec> {
+fn coarse<C: Counter + ?Sized, const STRAIGHT: bool>(
+    vd: &VdsoData,
+    id: usize,
+    counter: &C,
+) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
-    let (sec, nsec) = read_seqlock(vd, || {
-        source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
+    let (sec, nsec) = read_seqlock::<_, STRAIGHT>(vd, || {
+        source_on::<C, STRAIGHT>(vd.clock_mode.load(Ordering::Relaxed))?;
         Some(counter.basetime(base))
     })?;
     Some(Timespec {

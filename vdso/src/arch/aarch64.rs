@@ -32,18 +32,19 @@ const NR_GETTIMEOFDAY: u64 = 169;
 /// The data page, `DATA_PAGE_OFFSET` bytes below the image.
 ///
 /// `_vdso_data` is defined by the image's linker script at
-/// `. - DATA_PAGE_OFFSET` from the image start; `adrp`/`add` reach it
+/// `. - DATA_PAGE_OFFSET` from the image start; `adr` reaches it
 /// PC-relatively, so the image needs no relocation and no GOT.
 #[inline(always)]
 pub fn data_page() -> &'static DataPage {
     let page: *const DataPage;
-    // SAFETY: `adrp`/`add` only compute an address; they touch no memory and
+    // SAFETY: `adr` only computes an address; it touches no memory and
     // no stack.
     unsafe {
         asm!(
             ".hidden _vdso_data",
-            "adrp {page}, _vdso_data",
-            "add {page}, {page}, :lo12:_vdso_data",
+            // One `adr` (±1 MiB, the page is 8 KiB away), as Linux's image
+            // has, where `adrp` + `add` would be two instructions.
+            "adr {page}, _vdso_data",
             page = out(reg) page,
             options(pure, nomem, nostack, preserves_flags),
         );

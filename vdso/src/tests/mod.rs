@@ -462,4 +462,5 @@ mod product;
 mod random_pages;
 mod scale;
 mod seqlock;
+mod straight;
 mod timeofday;

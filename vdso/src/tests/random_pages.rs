@@ -261,6 +261,26 @@ proptest! {
     }
 
     #[test]
+    fn the_straight_path_is_the_pages_time_or_leaves_it_to_the_full_read(
+        (raw, coarse_res) in raw_page(),
+        delta in counter_delta(),
+        clock in clock_id(),
+    ) {
+        let page = Box::<DataPage>::default();
+        store(&page, &raw, coarse_res);
+        let vd = &raw[if clock == MONOTONIC_RAW { CS_RAW } else { CS_HRES_COARSE }];
+        let now = vd.cycle_last.wrapping_add(delta);
+        let once = crate::time::clock_gettime_once(&page, clock, &SimCounter::new(now));
+        prop_assert!(once.is_none() || once == reference_time(&raw, clock, now), "{once:?}");
+        let tv = crate::time::gettimeofday_once(&page, &SimCounter::new(now));
+        let want = reference_time(&raw, REALTIME, now).map(|t| Timeval {
+            tv_sec: t.tv_sec,
+            tv_usec: t.tv_nsec / 1000,
+        });
+        prop_assert!(tv.is_none() || tv == want, "{tv:?}");
+    }
+
+    #[test]
     fn gettimeofday_is_the_pages_realtime_or_the_syscall(
         (raw, coarse_res) in raw_page(),
         delta in counter_delta(),

@@ -1,0 +1,91 @@
+//! The straight path (`clock_gettime_once`, `gettimeofday_once`): the image's inlined first
+//! attempt. It must answer exactly as the full read wherever it answers, answer every read of
+//! a ticking page with Linux's `ARCHTIMER` mode, and leave everything else to the full read.
+
+use super::*;
+use crate::time::{clock_gettime_once, gettimeofday_once};
+
+/// Sets `clock_mode` of both structs, as Linux's writer does.
+fn set_clock_mode(page: &DataPage, mode: i32) {
+    kernel_write(page, |p| {
+        p.data
+            .iter()
+            .for_each(|vd| vd.clock_mode.store(mode, Relaxed))
+    });
+}
+
+#[test]
+fn the_straight_path_serves_every_clock_of_a_ticking_page_exactly() {
+    let tk = timekeeper();
+    let page = page_with(&tk);
+    for now in [CYCLE_LAST, CYCLE_LAST + 1, CYCLE_LAST + FREQ_62_5_MHZ / 250] {
+        for clock in SERVED {
+            assert_eq!(
+                clock_gettime_once(&page, clock, &SimCounter::new(now)),
+                Some(expected(&tk, clock, now)),
+                "clock {clock} at {now}"
+            );
+        }
+        let tv = gettimeofday_once(&page, &SimCounter::new(now)).unwrap();
+        let want = expected(&tk, REALTIME, now);
+        assert_eq!((tv.tv_sec, tv.tv_usec), (want.tv_sec, want.tv_nsec / 1000));
+    }
+}
+
+#[test]
+fn the_straight_path_leaves_other_modes_to_the_full_read() {
+    let tk = timekeeper();
+    let page = page_with(&tk);
+    let now = CYCLE_LAST + 1000;
+    for mode in [CLOCKMODE_ARCHTIMER_NOCOMPAT, CLOCKMODE_CNTPCT] {
+        set_clock_mode(&page, mode);
+        for clock in SERVED {
+            let counter = SimCounter::new(now);
+            assert_eq!(
+                clock_gettime_once(&page, clock, &counter),
+                None,
+                "mode {mode}"
+            );
+            assert_eq!(counter.last_source(), None, "mode {mode}: no counter read");
+            assert_eq!(
+                clock_gettime(&page, clock, &SimCounter::new(now)),
+                Some(expected(&tk, clock, now)),
+                "mode {mode}, clock {clock}: the full read serves it"
+            );
+        }
+        assert_eq!(gettimeofday_once(&page, &SimCounter::new(now)), None);
+    }
+}
+
+#[test]
+fn the_straight_path_leaves_a_product_past_64_bits_to_the_full_read() {
+    // Published once, read ten years later: only the 128-bit product is right.
+    let tk = timekeeper();
+    let page = page_with(&tk);
+    let now = CYCLE_LAST + TEN_YEARS_SEC * FREQ_62_5_MHZ;
+    for clock in HRES_CLOCKS {
+        assert_eq!(
+            clock_gettime_once(&page, clock, &SimCounter::new(now)),
+            None
+        );
+        assert_eq!(
+            clock_gettime(&page, clock, &SimCounter::new(now)),
+            Some(expected(&tk, clock, now))
+        );
+    }
+}
+
+#[test]
+fn the_straight_path_tries_one_seqlock_round_only() {
+    let page = page_with(&timekeeper());
+    write_begin(&page);
+    let counter = SimCounter::new(CYCLE_LAST);
+    assert_eq!(clock_gettime_once(&page, REALTIME, &counter), None);
+    assert_eq!(counter.reads(), 0, "an odd seq: no counter read");
+    write_end(&page);
+    // A writer that starts during the read: the one round fails, nothing is retried.
+    let page = page_with(&timekeeper());
+    let counter = SimCounter::with_on_read(CYCLE_LAST, |_, _| write_begin(&page));
+    assert_eq!(clock_gettime_once(&page, REALTIME, &counter), None);
+    assert_eq!(counter.reads(), 1);
+}
