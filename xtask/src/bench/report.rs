@@ -85,6 +85,15 @@ impl Results {
             self.qemu,
             self.cpu,
         );
+        if t.rows.iter().any(|row| row.ends_with(",1h-old)")) {
+            out.push_str(
+                "`,1h-old)`: on a page published once, an hour before, and never updated since \
+                 (a kernel without ticks).\n",
+            );
+        }
+        for wrong in &t.wrong {
+            let _ = writeln!(out, "Wrong answer: {wrong}.");
+        }
         out
     }
 

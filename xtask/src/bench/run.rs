@@ -134,6 +134,9 @@ pub(super) struct Timing {
     pub rows: Vec<String>,
     /// ns/call of every sample, per (call, variant).
     samples: BTreeMap<(String, String), Vec<f64>>,
+    /// The program's `wrong IMAGE ROW WHAT` lines: an image that answered a
+    /// call wrongly (only Linux's, on the page published an hour ago).
+    pub wrong: Vec<String>,
 }
 
 /// A `sample REPEAT ROW VARIANT NS` line: the total ns of one sample.
@@ -151,7 +154,12 @@ impl Timing {
         let mut numbers = BTreeMap::new();
         let mut rows: Vec<String> = Vec::new();
         let mut totals: Vec<Sample> = Vec::new();
+        let mut wrong = Vec::new();
         for line in out.lines() {
+            if let Some(what) = line.strip_prefix("wrong ") {
+                wrong.push(what.to_owned());
+                continue;
+            }
             let words: Vec<&str> = line.split_whitespace().collect();
             match words[..] {
                 [key @ ("calls" | "repeats"), n] => {
@@ -183,6 +191,7 @@ impl Timing {
             repeats,
             rows,
             samples,
+            wrong,
         };
         timing.check_complete(out)?;
         Ok(timing)
@@ -283,5 +292,16 @@ mod tests {
         let missing = out.replace("sample 1 gettimeofday syscall 120000\n", "");
         assert!(Timing::parse(&missing).is_err());
         assert!(Timing::parse("sample 0 x ours 1\n").is_err());
+    }
+
+    #[test]
+    fn a_wrong_answer_is_kept_for_the_report() {
+        let mut out = String::from("calls 1\nrepeats 1\nwrong linux f(x) returned 7, not 8\n");
+        for variant in ["ours", "linux", "syscall"] {
+            let _ = writeln!(out, "sample 0 f(x) {variant} 5");
+        }
+        let t = Timing::parse(&out).unwrap();
+        assert_eq!(t.wrong, ["linux f(x) returned 7, not 8"]);
+        assert_eq!(t.rows, ["f(x)"]);
     }
 }
