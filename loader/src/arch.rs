@@ -12,7 +12,7 @@ pub use arm::{counter, frequency};
 #[cfg(target_arch = "aarch64")]
 use aarch64_cpu::asm::barrier;
 #[cfg(target_arch = "aarch64")]
-use aarch64_cpu::registers::{Readable, CNTFRQ_EL0, CNTPCT_EL0, CNTVCT_EL0};
+use aarch64_cpu::registers::{Readable, CNTFRQ_EL0, CNTPCT_EL0, CNTVCT_EL0, ID_AA64MMFR0_EL1};
 #[cfg(target_arch = "aarch64")]
 use vdso::time::CounterSource;
 
@@ -21,6 +21,15 @@ use vdso::time::CounterSource;
 #[cfg(target_arch = "aarch64")]
 pub fn frequency() -> u64 {
     CNTFRQ_EL0.get() & 0xffff_ffff
+}
+
+/// Whether the core has FEAT_ECV (`ID_AA64MMFR0_EL1.ECV`, bits 63:60, is 1
+/// or more), so that `CNTVCTSS_EL0` may be read and [`crate::ecv`]'s image
+/// used, as Linux decides `ARM64_HAS_ECV`. Read at EL1, or at EL0 under a
+/// kernel that emulates the ID registers there (Linux, qemu-user).
+#[cfg(target_arch = "aarch64")]
+pub fn has_ecv() -> bool {
+    ID_AA64MMFR0_EL1.get() >> 60 >= 1
 }
 
 /// Reads a counter now: `CNTVCT_EL0` for [`CounterSource::Virtual`],

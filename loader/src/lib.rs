@@ -102,6 +102,7 @@ extern crate std;
 #[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 pub mod arch;
 pub mod compat_offsets;
+pub mod ecv;
 pub mod offsets;
 mod writer;
 
@@ -124,6 +125,10 @@ macro_rules! embed_image {
     ($file:literal, $what:literal, class $class:literal, machine $machine:literal, $exports:expr) => {
         /// The image file as `include_bytes!` gives it (alignment 1).
         const RAW: &[u8] = include_bytes!($file);
+
+        /// The image file's bytes, for patched variants ([`crate::ecv`]).
+        #[allow(dead_code)]
+        pub(crate) const RAW_IMAGE: &[u8] = RAW;
 
         #[doc = concat!("Length of ", $what, " in bytes.")]
         pub const IMAGE_LEN: usize = RAW.len();

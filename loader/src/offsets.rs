@@ -26,3 +26,8 @@ pub const VDSO_GETTIMEOFDAY: usize = 0x96c;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
 pub const VDSO_CLOCK_GETRES: usize = 0x788;
+
+/// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of
+/// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into
+/// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).
+pub const CNTVCT_READS: [usize; 3] = [0x5ec, 0x850, 0x98c];

@@ -766,3 +766,45 @@ fn init_data_page_zeroes_the_whole_frame() {
     let _ = page;
     assert!(frame[offset..offset + 4096].iter().all(|&b| b == 0));
 }
+
+/// The instruction words of `image`.
+fn words(image: &[u8]) -> Vec<u32> {
+    image
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .collect()
+}
+
+#[test]
+fn the_ecv_image_reads_cntvctss_without_isb_at_every_counter_read_and_differs_nowhere_else() {
+    // Encodings from the Arm ARM: `isb` (SY), `nop`, `mrs xN, cntvct_el0`
+    // (S3_3_C14_C0_2), `mrs xN, cntvctss_el0` (S3_3_C14_C0_6).
+    const ISB: u32 = 0xd503_3fdf;
+    const NOP: u32 = 0xd503_201f;
+    let is_cntvct = |w: u32| w & !0x1f == 0xd53b_e040;
+    let is_cntvctss = |w: u32| w & !0x1f == 0xd53b_e0c0;
+    let (plain, ecv) = (words(IMAGE), words(ecv::IMAGE));
+    assert_eq!(plain.len(), ecv.len());
+    let sites: Vec<usize> = offsets::CNTVCT_READS.iter().map(|at| at / 4).collect();
+    // Every CNTVCT_EL0 read of the plain image is a listed site, after an isb.
+    let reads: Vec<usize> = (0..plain.len()).filter(|&i| is_cntvct(plain[i])).collect();
+    assert_eq!(reads, sites.iter().map(|i| i + 1).collect::<Vec<_>>());
+    assert!(sites.iter().all(|&i| plain[i] == ISB));
+    for (i, (&p, &e)) in plain.iter().zip(&ecv).enumerate() {
+        if sites.contains(&i) {
+            assert_eq!(e, NOP, "word {i}: the isb became a nop");
+        } else if i > 0 && sites.contains(&(i - 1)) {
+            assert!(is_cntvctss(e), "word {i}: {e:#010x} reads CNTVCTSS_EL0");
+            assert_eq!(e & 0x1f, p & 0x1f, "word {i}: into the same register");
+        } else {
+            assert_eq!(e, p, "word {i} is not a counter read and must not change");
+        }
+    }
+    assert!(
+        !ecv.iter().any(|&w| is_cntvct(w)),
+        "no CNTVCT_EL0 read is left"
+    );
+    assert!(!sites.is_empty(), "the image reads the counter somewhere");
+    assert_eq!(ecv::IMAGE_PADDED.len() % PAGE_SIZE, 0);
+    assert_eq!(ecv::IMAGE_PADDED.as_ptr() as usize % PAGE_SIZE, 0);
+}

@@ -50,7 +50,7 @@ pub fn run(sh: &Shell, check: bool) -> Result<()> {
     }
     for abi in Abi::ALL {
         let (image, report) = build_image(sh, abi, &work.join(abi.name()), &[])?;
-        let offsets = offsets_source(abi, &report);
+        let offsets = offsets_source(abi, &image, &report)?;
         let (image_path, offsets_path) = (abi.image_path(), abi.offsets_path());
         if check {
             compare_with_committed(sh, abi, &image, &offsets)?;
@@ -299,8 +299,9 @@ fn patch_alias_sizes(image: &mut [u8], spec: &Spec) -> Result<()> {
 }
 
 /// The generated offsets file (`loader/src/offsets.rs` or
-/// `loader/src/compat_offsets.rs`).
-fn offsets_source(abi: Abi, report: &Report) -> String {
+/// `loader/src/compat_offsets.rs`): the exports, and for the 64-bit image
+/// its counter reads ([`counter_reads`]).
+fn offsets_source(abi: Abi, image: &[u8], report: &Report) -> Result<String> {
     let which = if Spec::of(abi).class32 {
         "the 32-bit compat image's"
     } else {
@@ -318,7 +319,57 @@ fn offsets_source(abi: Abi, report: &Report) -> String {
             e.name, e.version, e.offset_const, sym.value
         );
     }
-    s
+    if abi == Abi::Aarch64 {
+        let reads = counter_reads(image)?;
+        let list: Vec<String> = reads.iter().map(|at| format!("{at:#x}")).collect();
+        s += &format!(
+            "\n/// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of\n\
+             /// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into\n\
+             /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).\n\
+             pub const CNTVCT_READS: [usize; {}] = [{}];\n",
+            reads.len(),
+            list.join(", ")
+        );
+    }
+    Ok(s)
+}
+
+/// `isb`.
+const ISB: u32 = 0xd503_3fdf;
+
+/// Whether `word` is `mrs xN, cntvct_el0` (op0 3, op1 3, CRn 14, CRm 0,
+/// op2 2; any `Rt`).
+fn is_cntvct_read(word: u32) -> bool {
+    word & !0x1f == 0xd53b_e040
+}
+
+/// The offsets of every `isb` + `mrs xN, cntvct_el0` pair in the image's
+/// `.text`. Fails if a `CNTVCT_EL0` read there has no `isb` right before it
+/// (the ECV patch would then leave it unpatched) or if there is none.
+pub fn counter_reads(image: &[u8]) -> Result<Vec<usize>> {
+    use object::read::elf::ElfFile64;
+    use object::{Object, ObjectSection};
+    let file = ElfFile64::<LE>::parse(image).context("the image is not an ELF64 file")?;
+    let text = file
+        .section_by_name(".text")
+        .context("the image has no .text section")?;
+    let (start, size) = text.file_range().context(".text has no bytes")?;
+    let (start, size) = (start as usize, size as usize);
+    let word = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
+    let mut reads = Vec::new();
+    for at in (start..start + size - 3)
+        .step_by(4)
+        .filter(|&at| is_cntvct_read(word(at)))
+    {
+        if at < start + 4 || word(at - 4) != ISB {
+            bail!("the CNTVCT_EL0 read at {at:#x} is not right after an isb");
+        }
+        reads.push(at - 4);
+    }
+    if reads.is_empty() {
+        bail!("the image has no isb + mrs cntvct_el0 pair");
+    }
+    Ok(reads)
 }
 
 /// Image rule 9 (ARCHITECTURE.md): the image never touches x18, the

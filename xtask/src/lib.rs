@@ -21,6 +21,7 @@ pub mod linux_vdso;
 pub mod linux_vm;
 pub mod prereq;
 pub mod stress;
+pub mod trixie;
 
 // The test programs' builds, by the names the end-to-end tests call them.
 pub use cross::{build_aarch64_bin, build_armv7_bin};

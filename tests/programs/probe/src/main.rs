@@ -22,6 +22,10 @@
 //! qemu-aarch64 target/aarch64/aarch64-unknown-linux-gnu/debug/vdso-probe
 //! ```
 //!
+//! `vdso-probe ecv` runs the same checks on the FEAT_ECV image
+//! (`loader::ecv`), which needs a core with FEAT_ECV: Debian 13's
+//! `qemu-aarch64 -cpu max` (`tests/tests/ecv.rs`).
+//!
 //! To prove the fast path makes no syscalls, run it under `qemu-aarch64
 //! -strace` and count time syscalls between the two marker calls
 //! (`faccessat` of `/vdso-probe-window-begin` and `/vdso-probe-window-end`);
@@ -32,7 +36,11 @@ mod probe;
 
 fn main() {
     #[cfg(target_arch = "aarch64")]
-    std::process::exit(probe::run());
+    {
+        // `vdso-probe ecv`: the same checks on the FEAT_ECV image.
+        let ecv = std::env::args().nth(1).as_deref() == Some("ecv");
+        std::process::exit(probe::run(ecv));
+    }
 
     #[cfg(not(target_arch = "aarch64"))]
     {

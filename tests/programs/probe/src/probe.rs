@@ -76,8 +76,9 @@ const POISON: Timespec = Timespec {
 };
 
 impl Kernel {
-    /// Maps data page, time-namespace page and image; publishes nothing yet.
-    fn boot(report: &mut Report) -> Result<Kernel, String> {
+    /// Maps data page, time-namespace page and `image` (one of loader's
+    /// two 64-bit images); publishes nothing yet.
+    fn boot(report: &mut Report, image: &[u8]) -> Result<Kernel, String> {
         let base = sys::mmap_anonymous(Layout::SIZE).map_err(|e| format!("mmap: {e}"))?;
         let layout = Layout::new(base).ok_or("mmap returned an unaligned address")?;
         // SAFETY: `data_page` is the first page of a fresh private mapping
@@ -92,9 +93,10 @@ impl Kernel {
         if ret != 0 {
             return Err(format!("mprotect(timens page): {ret}"));
         }
-        // SAFETY: the image pages are ours and writable; IMAGE is IMAGE_LEN
+        assert_eq!(image.len(), IMAGE_LEN, "loader's images have one length");
+        // SAFETY: the image pages are ours and writable; `image` is IMAGE_LEN
         // bytes and the mapping has IMAGE_PAGES pages for it.
-        unsafe { ptr::copy_nonoverlapping(IMAGE.as_ptr(), layout.image as *mut u8, IMAGE_LEN) };
+        unsafe { ptr::copy_nonoverlapping(image.as_ptr(), layout.image as *mut u8, IMAGE_LEN) };
         sys::sync_icache(layout.image, IMAGE_LEN);
         // SAFETY: from now on the image is only read and executed.
         let ret = unsafe {
@@ -678,10 +680,17 @@ fn counter_quantum(writer: &Writer<'_>, frequency: u64) -> (Vec<u64>, i128) {
     (regular, (ticks * NS + hz - 1) / hz)
 }
 
-/// Runs every check; returns the exit status.
-pub fn run() -> i32 {
+/// Runs every check on `loader::IMAGE`, or with `ecv` on the FEAT_ECV image
+/// (`loader::ecv::IMAGE`); returns the exit status.
+pub fn run(ecv: bool) -> i32 {
     let mut report = Report::default();
-    let mut kernel = match Kernel::boot(&mut report) {
+    let image = if ecv { loader::ecv::IMAGE } else { IMAGE };
+    report.note(if ecv {
+        "image: loader::ecv::IMAGE (counter reads patched to CNTVCTSS_EL0)"
+    } else {
+        "image: loader::IMAGE"
+    });
+    let mut kernel = match Kernel::boot(&mut report, image) {
         Ok(kernel) => kernel,
         Err(e) => {
             report.check("map the vDSO", Err(e));

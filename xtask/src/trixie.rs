@@ -1,0 +1,120 @@
+//! Debian 13 (trixie) packages, fetched without touching the system: a
+//! private apt configuration under `target/trixie/` whose sources are the
+//! machine's own Debian sources with the suite set to trixie, verified with
+//! the machine's keyring (its `Signed-By`), then `apt-get download` and
+//! `dpkg-deb -x`. Nothing is installed and the system's apt state is not
+//! changed. The mirror is whatever the machine's configuration names.
+//!
+//! Used for `qemu-user` 10.0 (static binaries, run on Debian 12 unpacked):
+//! its `-cpu max` has FEAT_ECV, which Debian 12's qemu 7.2 lacks.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+use crate::project_root;
+
+/// Where the private apt state and the unpacked packages live.
+const DIR: &str = "target/trixie";
+
+/// The machine's Debian sources (deb822), which name its mirror and keyring.
+const SOURCES: &str = "/etc/apt/sources.list.d/debian.sources";
+
+/// Debian 13's `qemu-aarch64` (qemu 10), fetched and unpacked on first use.
+pub fn qemu_aarch64(sh: &Shell) -> Result<PathBuf> {
+    let root = project_root().join(DIR);
+    let binary = root.join("qemu-user/usr/bin/qemu-aarch64");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    let deb = download(sh, "qemu-user")?;
+    let unpacked = root.join("qemu-user");
+    cmd!(sh, "dpkg-deb -x {deb} {unpacked}")
+        .run()
+        .with_context(|| format!("unpacking {}", deb.display()))?;
+    if !binary.exists() {
+        bail!("Debian 13's qemu-user has no usr/bin/qemu-aarch64");
+    }
+    Ok(binary)
+}
+
+/// The machine's sources with every bookworm suite renamed to trixie's.
+fn trixie_sources(text: &str) -> Result<String> {
+    let mut renamed = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| match line.strip_prefix("Suites:") {
+            Some(suites) => {
+                renamed += 1;
+                format!("Suites:{}", suites.replace("bookworm", "trixie"))
+            }
+            None => line.to_owned(),
+        })
+        .collect();
+    if renamed == 0 {
+        bail!("{SOURCES} has no `Suites:` line to point at trixie");
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+/// Downloads `package` from trixie with the private apt configuration and
+/// returns the `.deb`.
+fn download(sh: &Shell, package: &str) -> Result<PathBuf> {
+    let root = project_root().join(DIR);
+    let (parts, lists, cache) = (root.join("sources"), root.join("lists"), root.join("cache"));
+    for dir in [
+        &parts,
+        &lists.join("partial"),
+        &cache.join("archives/partial"),
+    ] {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let machine = std::fs::read_to_string(SOURCES)
+        .with_context(|| format!("reading {SOURCES} (a Debian machine's apt sources)"))?;
+    std::fs::write(parts.join("trixie.sources"), trixie_sources(&machine)?)?;
+    let options = [
+        "-o".to_owned(),
+        "Dir::Etc::SourceList=/dev/null".to_owned(),
+        "-o".to_owned(),
+        format!("Dir::Etc::SourceParts={}", parts.display()),
+        "-o".to_owned(),
+        format!("Dir::State::Lists={}", lists.display()),
+        "-o".to_owned(),
+        format!("Dir::Cache={}", cache.display()),
+    ];
+    let update = options.clone();
+    cmd!(sh, "apt-get -q {update...} update")
+        .run()
+        .context("fetching Debian 13's package lists with a private apt configuration")?;
+    let _cwd = sh.push_dir(&root);
+    cmd!(sh, "apt-get -q {options...} download {package}")
+        .run()
+        .with_context(|| format!("downloading Debian 13's {package}"))?;
+    std::fs::read_dir(&root)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with(&format!("{package}_")) && n.ends_with(".deb")
+            })
+        })
+        .with_context(|| format!("apt-get download left no {package} .deb"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bookworm_suite_becomes_trixies_and_nothing_else_changes() {
+        let machine = "Types: deb\nURIs: http://mirror.example/debian\n\
+                       Suites: bookworm bookworm-updates\nComponents: main\n\n\
+                       Types: deb\nSuites: bookworm-security\nSigned-By: /k.gpg\n";
+        let want = "Types: deb\nURIs: http://mirror.example/debian\n\
+                    Suites: trixie trixie-updates\nComponents: main\n\n\
+                    Types: deb\nSuites: trixie-security\nSigned-By: /k.gpg\n";
+        assert_eq!(trixie_sources(machine).unwrap(), want);
+        assert!(trixie_sources("deb http://x bookworm main\n").is_err());
+    }
+}
