@@ -220,6 +220,28 @@ fn reference_res(raw: &[RawData; 2], coarse_res: u32, clock: i32) -> Option<Time
     (ns != 0).then(|| ts(0, i64::from(ns)))
 }
 
+/// Which of the two structs serves `clock`.
+fn struct_of(clock: i32) -> usize {
+    if clock == MONOTONIC_RAW {
+        CS_RAW
+    } else {
+        CS_HRES_COARSE
+    }
+}
+
+/// The page `raw` describes, and the counter `delta` cycles past the
+/// `cycle_last` of the struct that serves `clock`.
+fn page_and_counter(
+    raw: &[RawData; 2],
+    coarse_res: u32,
+    clock: i32,
+    delta: u64,
+) -> (Box<DataPage>, u64) {
+    let page = Box::<DataPage>::default();
+    store(&page, raw, coarse_res);
+    (page, raw[struct_of(clock)].cycle_last.wrapping_add(delta))
+}
+
 /// Clock ids worth trying: every served one, the neighbours, anything.
 fn clock_id() -> impl Strategy<Value = i32> {
     prop_oneof![
@@ -246,17 +268,15 @@ proptest! {
         delta in counter_delta(),
         clock in clock_id(),
     ) {
-        let page = Box::<DataPage>::default();
-        store(&page, &raw, coarse_res);
-        let vd = &raw[if clock == MONOTONIC_RAW { CS_RAW } else { CS_HRES_COARSE }];
-        let now = vd.cycle_last.wrapping_add(delta);
+        let (page, now) = page_and_counter(&raw, coarse_res, clock, delta);
         let counter = SimCounter::new(now);
         let got = clock_gettime(&page, clock, &counter);
         prop_assert_eq!(got, reference_time(&raw, clock, now));
         // A counter clock served from the page read the counter its
         // `clock_mode` names.
         if got.is_some() && COUNTER_CLOCKS.contains(&clock) {
-            prop_assert_eq!(counter.last_source(), reference_source(vd.clock_mode));
+            let mode = raw[struct_of(clock)].clock_mode;
+            prop_assert_eq!(counter.last_source(), reference_source(mode));
         }
     }
 
@@ -266,10 +286,7 @@ proptest! {
         delta in counter_delta(),
         clock in clock_id(),
     ) {
-        let page = Box::<DataPage>::default();
-        store(&page, &raw, coarse_res);
-        let vd = &raw[if clock == MONOTONIC_RAW { CS_RAW } else { CS_HRES_COARSE }];
-        let now = vd.cycle_last.wrapping_add(delta);
+        let (page, now) = page_and_counter(&raw, coarse_res, clock, delta);
         let once = crate::time::clock_gettime_once(&page, clock, &SimCounter::new(now));
         prop_assert!(once.is_none() || once == reference_time(&raw, clock, now), "{once:?}");
         let tv = crate::time::gettimeofday_once(&page, &SimCounter::new(now));
