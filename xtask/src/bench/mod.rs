@@ -78,6 +78,12 @@ pub struct Bench {
     /// on such a core; `max` emulates them in software, slowly.
     #[arg(long, default_value = "cortex-a72")]
     pub cpu: String,
+    /// Benchmark our FEAT_ECV image (`loader::ecv`: counter reads from
+    /// `CNTVCTSS_EL0`, no `isb`) as `ours`, under Debian 13's qemu-aarch64
+    /// (fetched into `target/trixie/`), whose `-cpu max` has FEAT_ECV.
+    /// Needs `--cpu max`.
+    #[arg(long)]
+    pub ecv: bool,
 }
 
 impl Bench {
@@ -91,7 +97,22 @@ impl Bench {
         let root = xtask::project_root();
         std::fs::create_dir_all(root.join(OUT_DIR))?;
 
+        if self.ecv && self.cpu != "max" {
+            anyhow::bail!("--ecv needs --cpu max: only that model has FEAT_ECV");
+        }
+        let binary = if self.ecv {
+            xtask::trixie::qemu_aarch64(sh)?
+        } else {
+            "qemu-aarch64".into()
+        };
         let qemu = Qemu {
+            binary: &binary,
+            ecv: self.ecv,
+            one_insn_per_tb: if self.ecv {
+                "-one-insn-per-tb"
+            } else {
+                "-singlestep"
+            },
             cpu: &self.cpu,
             program: &program,
             anchor: &anchor.path,
@@ -101,8 +122,12 @@ impl Bench {
         progress.clear();
 
         let results = Results {
-            qemu: run::qemu_version()?,
-            cpu: self.cpu.clone(),
+            qemu: run::qemu_version(&binary)?,
+            cpu: if self.ecv {
+                format!("{} (ours: the FEAT_ECV image)", self.cpu)
+            } else {
+                self.cpu.clone()
+            },
             linux_package: anchor.package,
             timing,
             images,

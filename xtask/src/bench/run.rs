@@ -12,6 +12,13 @@ use super::VARIANTS;
 
 /// The parts of the qemu command line both runs share.
 pub(super) struct Qemu<'a> {
+    /// The `qemu-aarch64` binary: the machine's, or Debian 13's for `--ecv`.
+    pub binary: &'a Path,
+    /// Whether `ours` is the FEAT_ECV image (`loader::ecv`).
+    pub ecv: bool,
+    /// Its flag for one guest instruction per translation block:
+    /// `-singlestep` in qemu 7.2, `-one-insn-per-tb` from qemu 8 on.
+    pub one_insn_per_tb: &'static str,
     /// The CPU model qemu emulates (`-cpu`).
     pub cpu: &'a str,
     /// The aarch64 `vdso-bench` executable.
@@ -24,7 +31,10 @@ impl Qemu<'_> {
     /// `qemu-aarch64 -cpu CPU QEMU_ARGS PROGRAM MODE ANCHOR`; the caller adds
     /// the mode's own arguments.
     pub(super) fn command(&self, qemu_args: &[&std::ffi::OsStr], mode: &str) -> Command {
-        let mut command = Command::new("qemu-aarch64");
+        let mut command = Command::new(self.binary);
+        if self.ecv {
+            command.env("VDSO_BENCH_OURS", "ecv");
+        }
         command
             .args(["-cpu", self.cpu])
             .args(qemu_args)
@@ -35,9 +45,9 @@ impl Qemu<'_> {
     }
 }
 
-/// The first line of `qemu-aarch64 --version`, for the report.
-pub(super) fn qemu_version() -> Result<String> {
-    let qemu = Command::new("qemu-aarch64").arg("--version").output()?;
+/// The first line of `BINARY --version`, for the report.
+pub(super) fn qemu_version(binary: &Path) -> Result<String> {
+    let qemu = Command::new(binary).arg("--version").output()?;
     let qemu = String::from_utf8_lossy(&qemu.stdout);
     Ok(qemu.lines().next().unwrap_or("qemu-aarch64").to_owned())
 }

@@ -29,11 +29,11 @@ pub(super) fn count(
     trace: &Path,
     progress: &Progress,
 ) -> Result<(Vec<Image>, Instructions)> {
-    progress.show("bench: counting instructions (qemu-aarch64 -singlestep)");
+    progress.show("bench: counting instructions (qemu-aarch64, one instruction per block)");
     // One instruction per translation block and no chaining: qemu logs
     // every executed guest instruction to `trace`.
     let log_every_instruction = [
-        OsStr::new("-singlestep"),
+        OsStr::new(qemu.one_insn_per_tb),
         OsStr::new("-d"),
         OsStr::new("exec,nochain"),
         OsStr::new("-D"),

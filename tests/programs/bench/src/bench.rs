@@ -297,7 +297,12 @@ fn setup(linux_path: &Path) -> Result<(Pair, Vec<String>), String> {
         coarse_res: COARSE_RES,
         ..Config::new(CounterSource::Virtual, loader::arch::frequency())
     };
-    let mut pair = Pair::map(&linux_image, config)?;
+    // `cargo xtask bench --ecv` asks for our FEAT_ECV image as `ours`.
+    let ours = match std::env::var("VDSO_BENCH_OURS").as_deref() {
+        Ok("ecv") => loader::ecv::IMAGE_PADDED,
+        _ => loader::IMAGE_PADDED,
+    };
+    let mut pair = Pair::map_with(ours, &linux_image, config)?;
     let clocks = pair.clocks();
     pair.publish(clocks);
     let mut calls = Vec::new();

@@ -250,8 +250,14 @@ impl Pair {
     /// and a writer with `config`, and finds their functions. Publishes
     /// nothing yet.
     pub fn map(linux_image: &[u8], config: Config) -> Result<Pair, String> {
+        Pair::map_with(IMAGE_PADDED, linux_image, config)
+    }
+
+    /// [`Pair::map`] with `ours` (one of loader's 64-bit images, padded)
+    /// as our image.
+    pub fn map_with(ours: &[u8], linux_image: &[u8], config: Config) -> Result<Pair, String> {
         Ok(Pair {
-            ours: Vdso::map("ours", IMAGE_PADDED, config)?,
+            ours: Vdso::map("ours", ours, config)?,
             linux: Vdso::map("Linux's", linux_image, config)?,
             frequency: config.frequency,
         })
