@@ -7,7 +7,7 @@
 pub const KERNEL_CLOCK_GETTIME: usize = 0x814;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x96c;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x998;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
 pub const KERNEL_CLOCK_GETRES: usize = 0x788;
@@ -22,7 +22,7 @@ pub const VDSO_CLOCK_GETTIME: usize = 0x814;
 pub const VDSO_CLOCK_GETTIME64: usize = 0x814;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x96c;
+pub const VDSO_GETTIMEOFDAY: usize = 0x998;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
 pub const VDSO_CLOCK_GETRES: usize = 0x788;
@@ -30,4 +30,4 @@ pub const VDSO_CLOCK_GETRES: usize = 0x788;
 /// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of
 /// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into
 /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).
-pub const CNTVCT_READS: [usize; 3] = [0x5ec, 0x850, 0x98c];
+pub const CNTVCT_READS: [usize; 3] = [0x5ec, 0x850, 0x9b8];

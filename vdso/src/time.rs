@@ -195,12 +195,11 @@ pub fn clock_gettime<C: Counter + ?Sized>(
     read_clock::<C, false>(page, clock, counter)
 }
 
-/// [`clock_gettime`]'s straight path: one seqlock round, Linux's counter
-/// modes, a product that fits in 64 bits. What the image tries first,
-/// inlined. `None` here only means "not on the straight path" (a writer is
-/// at work, our CNTPCT mode, a long gap since the last update, or a page
-/// the syscall must answer): the caller then runs [`clock_gettime`], out of
-/// line.
+/// [`clock_gettime`]'s straight path: one seqlock round and Linux's
+/// `ARCHTIMER` mode. What the image tries first, inlined. `None` here only
+/// means "not on the straight path" (a writer is at work, another counter
+/// mode, or a page the syscall must answer): the caller then runs
+/// [`clock_gettime`], out of line.
 #[inline(always)]
 pub fn clock_gettime_once<C: Counter + ?Sized>(
     page: &DataPage,
@@ -361,7 +360,7 @@ fn hres<C: Counter + ?Sized, const STRAIGHT: bool>(
     })?;
     // Only a consistent snapshot reaches this point, so a torn `mult` or
     // `shift` can never make the result wrong.
-    let ns = scale_on::<STRAIGHT>(
+    let ns = scale(
         cycles,
         snap.cycle_last,
         snap.mask,
@@ -436,21 +435,6 @@ pub fn long_div_rem_nsec(ns: u64) -> (u64, u64) {
 /// 57-bit mask at 62.5 MHz.
 #[inline(always)]
 pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64) -> Option<u64> {
-    scale_on::<false>(cycles, last, mask, mult, shift, nsec)
-}
-
-/// [`scale`], or with `STRAIGHT` only where the product fits in 64 bits
-/// (between two updates it always does): `None` leaves the rest to the
-/// full read.
-#[inline(always)]
-fn scale_on<const STRAIGHT: bool>(
-    cycles: u64,
-    last: u64,
-    mask: u64,
-    mult: u64,
-    shift: u64,
-    nsec: u64,
-) -> Option<u64> {
     if mult == 0 || mask == 0 || shift >= 64 {
         return None;
     }
@@ -468,7 +452,7 @@ fn scale_on<const STRAIGHT: bool>(
     }
     cold_path();
     // `wide >> shift` needs 64 bits or more: the syscall answers.
-    if STRAIGHT || hi >> shift != 0 {
+    if hi >> shift != 0 {
         return None;
     }
     // `wide >> shift` for 0 < shift < 64 (`hi` is 0 for shift = 0: checked
