@@ -30,6 +30,9 @@ const MRS_CNTVCT: u32 = 0xd53b_e040;
 /// `mrs x0, cntvctss_el0`: `op2` 6 where `CNTVCT_EL0` has 2 (bit 7).
 const MRS_CNTVCTSS: u32 = 0xd53b_e0c0;
 
+/// The committed image, as [`crate::IMAGE`] embeds it.
+const RAW: &[u8] = include_bytes!("../vdso.so");
+
 /// Page-aligned storage for the patched image.
 #[repr(C, align(4096))]
 struct PageAligned([u8; crate::IMAGE_PAGES * PAGE_SIZE]);
@@ -53,7 +56,7 @@ const fn patched() -> [u8; crate::IMAGE_PAGES * PAGE_SIZE] {
     let mut pages = [0; crate::IMAGE_PAGES * PAGE_SIZE];
     let mut i = 0;
     while i < crate::IMAGE_LEN {
-        pages[i] = crate::RAW_IMAGE[i];
+        pages[i] = RAW[i];
         i += 1;
     }
     let mut k = 0;

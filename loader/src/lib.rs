@@ -126,10 +126,6 @@ macro_rules! embed_image {
         /// The image file as `include_bytes!` gives it (alignment 1).
         const RAW: &[u8] = include_bytes!($file);
 
-        /// The image file's bytes, for patched variants ([`crate::ecv`]).
-        #[allow(dead_code)]
-        pub(crate) const RAW_IMAGE: &[u8] = RAW;
-
         #[doc = concat!("Length of ", $what, " in bytes.")]
         pub const IMAGE_LEN: usize = RAW.len();
 
