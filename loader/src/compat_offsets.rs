@@ -4,13 +4,13 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x628;
+pub const VDSO_CLOCK_GETTIME: usize = 0x630;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x690;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x698;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x6fc;
+pub const VDSO_GETTIMEOFDAY: usize = 0x704;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
 pub const VDSO_CLOCK_GETRES: usize = 0x5b0;

@@ -95,6 +95,25 @@ impl Counter for ArchCounter {
     }
 
     #[inline(always)]
+    fn in_set(&self, mask: u32, id: u32) -> bool {
+        let shifted: u32;
+        // SAFETY: one register shift (`id` below 32: the callers' range
+        // check); no memory, no stack, no flags. Done here so that the
+        // compiler tests bit 0 of the result (`tbz`) rather than building
+        // `1 << id` and testing it against the mask.
+        unsafe {
+            asm!(
+                "lsr {s:w}, {m:w}, {i:w}",
+                s = lateout(reg) shifted,
+                m = in(reg) mask,
+                i = in(reg) id,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        shifted & 1 != 0
+    }
+
+    #[inline(always)]
     fn snapshot(&self, vd: &VdsoData, base: &VdsoTimestamp) -> Snapshot {
         let (cycle_last, mask, mult, shift);
         // SAFETY: two `ldp`s read `cycle_last`/`mask` and `mult`/`shift`, both
