@@ -93,8 +93,9 @@ pub struct Snapshot {
     pub nsec: u64,
 }
 
-/// The hardware counter, as the arch module (or a test) reads it, and how
-/// the arch loads the page's multi-word fields.
+/// The hardware counter, as the arch module (or a test) reads it, how the
+/// arch loads the page's multi-word fields, and how it tests a clock-id
+/// set: everything of the algorithm an arch may do its own way.
 pub trait Counter {
     /// Whether this is the 32-bit compat image's reader. Linux's compat vDSO
     /// serves only `VDSO_CLOCKMODE_ARCHTIMER`: `ARCHTIMER_NOCOMPAT` is how a

@@ -6,7 +6,7 @@
 //!   reached PC-relatively (no relocation);
 //! - `ArchCounter`: the [`Counter`](crate::time::Counter) that reads the
 //!   hardware counter a `clock_mode` names, ordered against the data-page
-//!   loads, and loads the page's multi-word fields;
+//!   loads, loads the page's multi-word fields and tests clock-id sets;
 //! - `clock_gettime_fallback`, `gettimeofday_fallback`,
 //!   `clock_getres_fallback`: the real syscalls, with the arch's own types
 //!   (a 32-bit arch adds `*32_fallback`s for its time32 exports, as Linux's
