@@ -20,7 +20,7 @@ use crate::time::{self, Timespec, Timeval, Timezone};
 // sets up nothing that only the rare cases need: no stack frame, no round
 // counter, no constants of the rarer counter modes. The whole read exists
 // once, out of line ([`read_clock`]), shared by every export. An arch
-// without room for the straight paths ([`arch::SHARED_CLOCK_READ`]: the
+// without room for the straight paths (not [`arch::STRAIGHT_PATHS`]: the
 // compat image must fit in a page with 32-bit code) runs the whole read on
 // every call.
 
@@ -52,7 +52,7 @@ pub(crate) unsafe fn gettime<T>(
     convert: impl FnOnce(Timespec) -> T + Copy,
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
-    if !arch::SHARED_CLOCK_READ && !out.is_null() {
+    if arch::STRAIGHT_PATHS && !out.is_null() {
         if let Some(now) = time::clock_gettime_once(arch::data_page(), clock, &ArchCounter) {
             // SAFETY: `out` is non-null and the caller's to write.
             unsafe { out.write(convert(now)) };
@@ -116,7 +116,7 @@ pub(crate) unsafe fn timeofday<T>(
     convert: impl FnOnce(Timeval) -> T + Copy,
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
-    if !arch::SHARED_CLOCK_READ {
+    if arch::STRAIGHT_PATHS {
         let read = |page: &DataPage| time::gettimeofday_once(page, &ArchCounter);
         // SAFETY: the caller's contract, passed on.
         if let Some(done) = unsafe { try_timeofday(tv, tz, convert, read) } {

@@ -19,9 +19,9 @@ use crate::time::{Counter, CounterSource, Timespec, Timezone};
 mod exports;
 
 /// The compat image has three exports that read a clock and must fit in one
-/// page with 32-bit code, twice the size of the 64-bit image's: they share
-/// one out-of-line copy of the clock read.
-pub const SHARED_CLOCK_READ: bool = true;
+/// page with 32-bit code, twice the size of the 64-bit image's: they have
+/// no straight paths of their own and always run the shared full read.
+pub const STRAIGHT_PATHS: bool = false;
 
 /// `__NR_gettimeofday` (arm EABI).
 const NR_GETTIMEOFDAY: u32 = 78;

@@ -11,8 +11,9 @@
 //!   `clock_getres_fallback`: the real syscalls, with the arch's own types
 //!   (a 32-bit arch adds `*32_fallback`s for its time32 exports, as Linux's
 //!   compat header does, and may leave out a time64 one it never exports);
-//! - `SHARED_CLOCK_READ`: whether the exports share one out-of-line copy of
-//!   the clock read (to fit in a page) or inline it (for speed);
+//! - `STRAIGHT_PATHS`: whether each export inlines a straight path (one
+//!   seqlock round) in front of the shared, out-of-line full read (for
+//!   speed), or always runs the full read (to fit in a page);
 //! - `exports`: the arch's export list (Linux's `vgettimeofday.c`), one-line
 //!   forwards to `image.rs` with the arch's fallbacks, plus anything only
 //!   that arch exports (aarch64's `__kernel_rt_sigreturn`).
