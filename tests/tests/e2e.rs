@@ -166,12 +166,16 @@ impl Client {
 // Running
 
 /// Runs `qemu-aarch64 [qemu_args] program args` with stdin from /dev/null and stdout and
-/// stderr in `target/e2e/runs/<label>.{stdout,stderr}`.
+/// stderr in `target/e2e/runs/<label>.{stdout,stderr}`, again if the host's wall clock moved
+/// under it (see `build::run_with_a_steady_wall_clock`).
 fn run(label: &str, qemu_args: &[&str], program: &Path, args: &[&str]) -> Result<Run, String> {
     prereqs()?;
-    let mut command = Command::new(QEMU);
-    command.args(qemu_args).arg(program).args(args);
-    build::run_logged(command, label, RUN_TIMEOUT)
+    let command = || {
+        let mut command = Command::new(QEMU);
+        command.args(qemu_args).arg(program).args(args);
+        command
+    };
+    build::run_with_a_steady_wall_clock(command, label, RUN_TIMEOUT)
 }
 
 /// `client mode` through the harness: `qemu-aarch64 [-strace] vdso-exec [--fake-epoch E] --

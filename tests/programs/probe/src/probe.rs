@@ -261,6 +261,8 @@ impl Kernel {
         let tolerance = publication + self.quantum_ns + 1;
         let f = self.exports.gettime[0].1;
         let mut last = 0;
+        let mut host_offset = realtime_minus_monotonic();
+        let mut steps = 0;
         let mut result = Ok(());
         for i in 0..2000 {
             if i % 10 == 0 {
@@ -272,6 +274,22 @@ impl Kernel {
             let after = sys_ns(clock::MONOTONIC);
             let v = ns(got);
             if ret != 0 || v < last || v < before - tolerance || v > after + tolerance {
+                // qemu-user's counter follows the host's CLOCK_REALTIME: if
+                // the host stepped that clock against CLOCK_MONOTONIC since
+                // the publication, the page's MONOTONIC moved with it, and
+                // the sandwich says nothing about the vDSO. Publish again
+                // and go on, at most three times; any other miss fails.
+                let offset = realtime_minus_monotonic();
+                if ret == 0 && (offset - host_offset).abs() > tolerance && steps < 3 {
+                    report.note(&format!(
+                        "read {i}: the host stepped CLOCK_REALTIME by {} ns; published again",
+                        offset - host_offset
+                    ));
+                    steps += 1;
+                    self.publish_for(clock::MONOTONIC);
+                    (host_offset, last) = (realtime_minus_monotonic(), 0);
+                    continue;
+                }
                 result = Err(format!(
                     "read {i}: ret {ret}, {v} after {last}, sandwich [{before}, {after}] ± {tolerance}"
                 ));
@@ -678,6 +696,12 @@ fn counter_quantum(writer: &Writer<'_>, frequency: u64) -> (Vec<u64>, i128) {
     regular.sort_unstable();
     regular.dedup();
     (regular, (ticks * NS + hz - 1) / hz)
+}
+
+/// The host's CLOCK_REALTIME minus its CLOCK_MONOTONIC, in ns: constant
+/// unless the host steps or slews its wall clock.
+fn realtime_minus_monotonic() -> i128 {
+    sys_ns(clock::REALTIME) - sys_ns(clock::MONOTONIC)
 }
 
 /// Runs every check on `loader::IMAGE`, or with `ecv` on the FEAT_ECV image
