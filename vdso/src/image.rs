@@ -32,13 +32,6 @@ fn read_clock(clock: i32) -> Option<Timespec> {
     time::clock_gettime(arch::data_page(), clock, &ArchCounter)
 }
 
-/// `CLOCK_REALTIME` as a `timeval` in all seqlock rounds, or `None` if the
-/// syscall must answer ([`time::gettimeofday`] through [`read_clock`]).
-#[inline(always)]
-fn read_timeofday(_page: &DataPage) -> Option<Timeval> {
-    read_clock(clock::REALTIME).map(time::timeval)
-}
-
 /// `clock_gettime` into `out` (converted by `convert`), or `fallback`.
 ///
 /// # Safety
@@ -117,16 +110,17 @@ pub(crate) unsafe fn timeofday<T>(
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
     if arch::STRAIGHT_PATHS {
-        let read = |page: &DataPage| time::gettimeofday_once(page, &ArchCounter);
+        let page = arch::data_page();
+        let read = || time::gettimeofday_once(page, &ArchCounter);
         // SAFETY: the caller's contract, passed on.
-        if let Some(done) = unsafe { try_timeofday(tv, tz, convert, read) } {
+        if let Some(done) = unsafe { try_timeofday(page, tv, tz, convert, read) } {
             return done;
         }
         // SAFETY: the caller's contract, passed on.
         return unsafe { timeofday_contended(tv, tz, convert, fallback) };
     }
     // SAFETY: the caller's contract, passed on.
-    unsafe { try_timeofday(tv, tz, convert, read_timeofday) }.unwrap_or_else(fallback)
+    unsafe { timeofday_all_rounds(tv, tz, convert, fallback) }
 }
 
 /// [`timeofday`] off its straight path, out of line.
@@ -143,25 +137,44 @@ unsafe fn timeofday_contended<T>(
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
     // SAFETY: the caller's contract, passed on.
-    unsafe { try_timeofday(tv, tz, convert, read_timeofday) }.unwrap_or_else(fallback)
+    unsafe { timeofday_all_rounds(tv, tz, convert, fallback) }
 }
 
-/// Writes `tv` (from `read`) and `tz` where they are non-null and returns
-/// `Some(0)`, or `None` when the page cannot answer one of them.
+/// [`timeofday`] in all seqlock rounds (`time::gettimeofday` through
+/// [`read_clock`]), then the fallback.
+///
+/// # Safety
+///
+/// As [`timeofday`].
+#[inline(always)]
+unsafe fn timeofday_all_rounds<T>(
+    tv: *mut T,
+    tz: *mut Timezone,
+    convert: impl FnOnce(Timeval) -> T,
+    fallback: impl FnOnce() -> i32,
+) -> i32 {
+    let page = arch::data_page();
+    let read = || read_clock(clock::REALTIME).map(time::timeval);
+    // SAFETY: the caller's contract, passed on.
+    unsafe { try_timeofday(page, tv, tz, convert, read) }.unwrap_or_else(fallback)
+}
+
+/// Writes `tv` (from `read`) and `tz` (from `page`) where they are non-null
+/// and returns `Some(0)`, or `None` when the page cannot answer one of them.
 ///
 /// # Safety
 ///
 /// `tv` and `tz` are each null or valid for writes.
 #[inline(always)]
 unsafe fn try_timeofday<T>(
+    page: &DataPage,
     tv: *mut T,
     tz: *mut Timezone,
     convert: impl FnOnce(Timeval) -> T,
-    read: impl FnOnce(&DataPage) -> Option<Timeval>,
+    read: impl FnOnce() -> Option<Timeval>,
 ) -> Option<i32> {
-    let page = arch::data_page();
     if !tv.is_null() {
-        let now = read(page)?;
+        let now = read()?;
         // SAFETY: `tv` is non-null and the caller's to write.
         unsafe { tv.write(convert(now)) };
     }
