@@ -13,10 +13,11 @@ use crate::data::{clock, DataPage};
 use crate::time::{self, Timespec, Timeval, Timezone};
 
 // Each time export runs a straight path first: one seqlock round, inlined
-// (`time::*_once`). Anything else (a writer at work, a page that needs the
-// syscall, a NULL pointer) goes to the export's out-of-line, cold
+// (`time::*_once`). Anything else (a writer at work, another counter mode,
+// a page that needs the syscall) goes to the export's out-of-line, cold
 // `*_contended` function, reached by a tail call, which runs the whole read
-// (every round, every check) and then the fallback. So the straight path
+// (every round, every check) and then the fallback; a NULL `ts` goes to the
+// fallback at once. So the straight path
 // sets up nothing that only the rare cases need: no stack frame, no round
 // counter, no constants of the rarer counter modes. The whole read exists
 // once, out of line ([`read_clock`]), shared by every export. An arch
@@ -26,7 +27,7 @@ use crate::time::{self, Timespec, Timeval, Timezone};
 
 /// `clock` from the data page in all seqlock rounds, or `None` if the
 /// syscall must answer: the image's one out-of-line copy of the whole read,
-/// which every export's off-the-straight-path case shares.
+/// which every export shares.
 #[inline(never)]
 fn read_clock(clock: i32) -> Option<Timespec> {
     time::clock_gettime(arch::data_page(), clock, &ArchCounter)

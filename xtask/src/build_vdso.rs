@@ -334,19 +334,11 @@ fn offsets_source(abi: Abi, image: &[u8], report: &Report) -> Result<String> {
     Ok(s)
 }
 
-/// `isb`.
-const ISB: u32 = 0xd503_3fdf;
-
-/// Whether `word` is `mrs xN, cntvct_el0` (op0 3, op1 3, CRn 14, CRm 0,
-/// op2 2; any `Rt`).
-fn is_cntvct_read(word: u32) -> bool {
-    word & !0x1f == 0xd53b_e040
-}
-
 /// The offsets of every `isb` + `mrs xN, cntvct_el0` pair in the image's
 /// `.text`. Fails if a `CNTVCT_EL0` read there has no `isb` right before it
 /// (the ECV patch would then leave it unpatched) or if there is none.
 pub fn counter_reads(image: &[u8]) -> Result<Vec<usize>> {
+    use crate::check::{is_cntvct_read, ISB};
     use object::read::elf::ElfFile64;
     use object::{Object, ObjectSection};
     let file = ElfFile64::<LE>::parse(image).context("the image is not an ELF64 file")?;

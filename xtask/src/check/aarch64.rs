@@ -18,6 +18,13 @@ use super::{Checker, FoundSymbol, Requirement};
 pub const SIGRETURN_CODE: [u32; 2] = [0xd280_1168, 0xd400_0001];
 /// The `nop` that must precede `__kernel_rt_sigreturn`, outside the symbol.
 pub const NOP: u32 = 0xd503_201f;
+/// `isb`: before every counter read, so it is not read speculatively.
+pub const ISB: u32 = 0xd503_3fdf;
+/// Whether `word` is `mrs xN, cntvct_el0` (op0 3, op1 3, CRn 14, CRm 0,
+/// op2 2; any `Rt`).
+pub fn is_cntvct_read(word: u32) -> bool {
+    word & !0x1f == 0xd53b_e040
+}
 /// `bti c`: the landing pad for `blr` (and `br x16`/`x17`).
 pub const BTI_C: u32 = 0xd503_245f;
 /// `bti jc`: a landing pad for every indirect branch.

@@ -24,7 +24,9 @@ mod layout;
 mod symbols;
 mod view;
 
-pub use aarch64::{is_indirect_branch, BTI_C, BTI_JC, LANDING_PADS, NOP, SIGRETURN_CODE};
+pub use aarch64::{
+    is_cntvct_read, is_indirect_branch, BTI_C, BTI_JC, ISB, LANDING_PADS, NOP, SIGRETURN_CODE,
+};
 
 use crate::abi::Abi;
 use view::{Class, File};
