@@ -4,30 +4,30 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__kernel_clock_gettime@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETTIME: usize = 0x7f4;
+pub const KERNEL_CLOCK_GETTIME: usize = 0x7f8;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x96c;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x8f8;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETRES: usize = 0x76c;
+pub const KERNEL_CLOCK_GETRES: usize = 0x770;
 
 /// Offset of `__kernel_rt_sigreturn@LINUX_2.6.39`.
 pub const KERNEL_RT_SIGRETURN: usize = 0x434;
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x7f4;
+pub const VDSO_CLOCK_GETTIME: usize = 0x7f8;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x7f4;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x7f8;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x96c;
+pub const VDSO_GETTIMEOFDAY: usize = 0x8f8;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
-pub const VDSO_CLOCK_GETRES: usize = 0x76c;
+pub const VDSO_CLOCK_GETRES: usize = 0x770;
 
 /// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of
 /// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into
 /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).
-pub const CNTVCT_READS: [usize; 3] = [0x600, 0x844, 0x98c];
+pub const CNTVCT_READS: [usize; 3] = [0x660, 0x880, 0x914];

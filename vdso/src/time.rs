@@ -133,6 +133,50 @@ pub trait Counter {
         (mask >> id) & 1 != 0
     }
 
+    /// `vd`'s `seq` (low half) and `clock_mode` (high half) as one word, as
+    /// a little-endian 64-bit load of both gives them, with `seq` loaded
+    /// with acquire ordering: the opening of [`hres_straight`]'s seqlock
+    /// round. The default loads them one by one; an arch may load the word
+    /// with one acquire load.
+    #[inline(always)]
+    fn seq_and_mode(&self, vd: &VdsoData) -> u64 {
+        let seq = vd.seq.load(Ordering::Acquire);
+        let mode = vd.clock_mode.load(Ordering::Relaxed);
+        u64::from(seq) | u64::from(mode as u32) << 32
+    }
+
+    /// Whether `word`, a [`Counter::seq_and_mode`] value, has `seq` even
+    /// and `clock_mode` `CLOCKMODE_ARCHTIMER`: the straight path's one test
+    /// before it reads the counter. The default is the plain expression,
+    /// which the compiler turns into a mask, a constant and a compare; an
+    /// arch may flip the mode bit first and test the mask alone, one
+    /// instruction less.
+    #[inline(always)]
+    fn even_archtimer(&self, word: u64) -> bool {
+        (word ^ EVEN_ARCHTIMER) & ODD_OR_MODE == 0
+    }
+
+    /// [`Counter::read`] without its ordering before the loads after it:
+    /// [`Counter::seq_and_mode_after`] orders the one load that must follow
+    /// it. The default is [`Counter::read`].
+    #[inline(always)]
+    fn read_unordered(&self, source: CounterSource) -> u64 {
+        self.read(source)
+    }
+
+    /// [`Counter::seq_and_mode`] again, relaxed, but not performed before
+    /// the counter read that returned `cycles`: the closing of
+    /// [`hres_straight`]'s round. aarch64 makes the load's address depend on
+    /// `cycles`, which is Linux's `arch_counter_enforce_ordering` without
+    /// the extra load. The default loads the two fields one by one.
+    #[inline(always)]
+    fn seq_and_mode_after(&self, vd: &VdsoData, cycles: u64) -> u64 {
+        let _ = cycles;
+        let seq = vd.seq.load(Ordering::Relaxed);
+        let mode = vd.clock_mode.load(Ordering::Relaxed);
+        u64::from(seq) | u64::from(mode as u32) << 32
+    }
+
     /// Loads `base`'s `sec` and `nsec`, each as a relaxed atomic load, for
     /// the coarse clocks. The default loads them one by one.
     #[inline(always)]
@@ -167,18 +211,6 @@ pub fn source_for<C: Counter + ?Sized>(clock_mode: i32) -> Option<CounterSource>
         return None;
     }
     counter_source(clock_mode)
-}
-
-/// [`source_for`], or with `STRAIGHT` only `CLOCKMODE_ARCHTIMER`, what
-/// Linux (without an erratum workaround) and our loader write: one compare
-/// on the straight path. `ARCHTIMER_NOCOMPAT` and our CNTPCT mode are
-/// served by the full read.
-#[inline(always)]
-fn source_on<C: Counter + ?Sized, const STRAIGHT: bool>(clock_mode: i32) -> Option<CounterSource> {
-    if STRAIGHT {
-        return (clock_mode == CLOCKMODE_ARCHTIMER).then_some(CounterSource::Virtual);
-    }
-    source_for::<C>(clock_mode)
 }
 
 /// `clock` as an index into `basetime` (and a bit of the `*_MASK` sets), or
@@ -237,12 +269,15 @@ fn read_clock<C: Counter + ?Sized, const STRAIGHT: bool>(
 ) -> Option<Timespec> {
     let id = clock_index(clock)?;
     // Both counter-based `vdso_data`s go through one copy of `hres`.
+    // The counter clocks first, as the commonest calls. (`MONOTONIC_RAW` is
+    // one id, but `id == 4` would let the compiler specialise a second copy
+    // of `hres` for it.)
     let vd = if counter.in_set(clock::HRES_MASK, id) {
         &page.data[CS_HRES_COARSE]
-    } else if counter.in_set(clock::COARSE_MASK, id) {
-        return coarse::<C, STRAIGHT>(&page.data[CS_HRES_COARSE], id as usize, counter);
     } else if counter.in_set(clock::RAW_MASK, id) {
         &page.data[CS_RAW]
+    } else if counter.in_set(clock::COARSE_MASK, id) {
+        return coarse::<C, STRAIGHT>(&page.data[CS_HRES_COARSE], id as usize, counter);
     } else {
         return None;
     };
@@ -314,19 +349,19 @@ pub fn clock_getres<C: Counter + ?Sized>(
 /// Runs `read` inside `vd`'s seqlock until it saw a consistent page (Linux's
 /// `vdso_read_begin`/`vdso_read_retry` around the loop body), or `None` if
 /// the syscall must answer: `read` said so, or a writer held `seq` odd or
-/// kept changing it for [`SPIN_LIMIT`] rounds (one round with `STRAIGHT`:
-/// the image's straight path).
+/// kept changing it for [`SPIN_LIMIT`] rounds.
 ///
 /// `read` loads the raw fields only; what depends on their consistency is
 /// computed by the caller on the returned value, after the loop. Every
-/// reader goes through here, so the negative-control build (which skips the
-/// re-check of `seq`) changes every reader at once.
+/// full read goes through here; the straight paths ([`hres_straight`],
+/// [`coarse_straight`]) run one round of their own and honour the
+/// negative-control build (which skips the re-check of `seq`) as this does.
 #[inline(always)]
-fn read_seqlock<T, const STRAIGHT: bool>(
+fn read_seqlock<T>(
     vd: &VdsoData,
     mut read: impl FnMut() -> Option<T>,
 ) -> Option<T> {
-    let mut rounds = if STRAIGHT { 1 } else { SPIN_LIMIT };
+    let mut rounds = SPIN_LIMIT;
     loop {
         // Acquire: the loads in `read` are not performed before this one.
         let seq = vd.seq.load(Ordering::Acquire);
@@ -360,12 +395,22 @@ fn hres<C: Counter + ?Sized, const STRAIGHT: bool>(
     counter: &C,
 ) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
-    let (cycles, snap) = read_seqlock::<_, STRAIGHT>(vd, || {
-        let source = source_on::<C, STRAIGHT>(vd.clock_mode.load(Ordering::Relaxed))?;
+    if STRAIGHT {
+        return hres_straight(vd, base, counter);
+    }
+    let (cycles, snap) = read_seqlock(vd, || {
+        let source = source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
         Some((counter.read(source), counter.snapshot(vd, base)))
     })?;
     // Only a consistent snapshot reaches this point, so a torn `mult` or
     // `shift` can never make the result wrong.
+    scaled(cycles, &snap)
+}
+
+/// The time `snap` stands for at `cycles`: [`scale`], then the seconds
+/// carried out of the nanoseconds, or `None` if the page cannot be scaled.
+#[inline(always)]
+fn scaled(cycles: u64, snap: &Snapshot) -> Option<Timespec> {
     let ns = scale(
         cycles,
         snap.cycle_last,
@@ -375,9 +420,10 @@ fn hres<C: Counter + ?Sized, const STRAIGHT: bool>(
         snap.nsec,
     )?;
     let sec = snap.sec;
-    // The division is done after the loop, on a consistent value: a torn
-    // read could otherwise make it arbitrarily expensive (as Linux notes).
-    // Between two ticks `ns` is below a second past `sec` almost always.
+    // The division is done after the seqlock round, on a consistent value:
+    // a torn read could otherwise make it arbitrarily expensive (as Linux
+    // notes). Between two ticks `ns` is below a second past `sec` almost
+    // always.
     if ns < NSEC_PER_SEC {
         return Some(Timespec {
             tv_sec: sec as i64,
@@ -389,6 +435,67 @@ fn hres<C: Counter + ?Sized, const STRAIGHT: bool>(
     Some(Timespec {
         tv_sec: sec.wrapping_add(whole) as i64,
         tv_nsec: rest as i64,
+    })
+}
+
+/// `seq` odd or any bit of `clock_mode`, in [`Counter::seq_and_mode`]'s word.
+pub const ODD_OR_MODE: u64 = 0xffff_ffff_0000_0001;
+/// That word's bits of [`ODD_OR_MODE`] for an even `seq` and
+/// `CLOCKMODE_ARCHTIMER`: what the straight path serves.
+pub const EVEN_ARCHTIMER: u64 = (CLOCKMODE_ARCHTIMER as u32 as u64) << 32;
+
+/// [`hres`]'s straight path: one seqlock round, `CLOCKMODE_ARCHTIMER` only,
+/// and one combined test of everything that makes the answer exact, so that
+/// the common case pays one branch for all of it. `None` sends the caller
+/// to the full read, which runs every round and every check of [`scale`]
+/// (the 128-bit product included) and serves what this leaves: a writer at
+/// work, the other counter modes, a page that needs the syscall, and the
+/// rare reads this does not take (a masked delta of 0, or of half the
+/// mask's range or more; a product of 2^64 or more, from a page not updated
+/// for minutes; a time a second or more past `sec`).
+///
+/// The test, all on the values of this one round:
+/// - `seq` and `clock_mode` unchanged (no writer came between);
+/// - `delta < mask / 2`: the counter is not behind `cycle_last` (and `mask`
+///   is not 0 or 1);
+/// - `shift < 64`;
+/// - `delta * mult < 2^64` (its high word is 0), and `low = delta * mult +
+///   nsec mod 2^64 > nsec`: the sum did not wrap, and the product is not 0
+///   (so `mult` is not 0);
+/// - `low >> shift < NSEC_PER_SEC`, so no division is needed.
+///
+/// Together they are exactly the conditions under which [`scale`] returns
+/// `low >> shift` and [`hres`] adds no seconds, minus the zero delta.
+#[inline(always)]
+fn hres_straight<C: Counter + ?Sized>(
+    vd: &VdsoData,
+    base: &VdsoTimestamp,
+    counter: &C,
+) -> Option<Timespec> {
+    let begin = counter.seq_and_mode(vd);
+    // A writer at work, or a mode other than ARCHTIMER: the counter is not
+    // read (under `NONE` it may not be readable at EL0 at all).
+    if !counter.even_archtimer(begin) {
+        return None;
+    }
+    let cycles = counter.read_unordered(CounterSource::Virtual);
+    let snap = counter.snapshot(vd, base);
+    // The data loads are complete before `seq` is read again.
+    fence(Ordering::Acquire);
+    let end = counter.seq_and_mode_after(vd, cycles);
+    let delta = cycles.wrapping_sub(snap.cycle_last) & snap.mask;
+    let high = ((u128::from(delta) * u128::from(snap.mult)) >> 64) as u64;
+    let low = delta.wrapping_mul(snap.mult).wrapping_add(snap.nsec);
+    let ns = low.wrapping_shr(snap.shift as u32);
+    // `&`, not `&&`: one flag chain (`ccmp`) and one branch, not five.
+    let exact = (delta & !(snap.mask >> 1) == 0)
+        & (cfg!(feature = "negative-control-no-seqlock-retry") | (end == begin))
+        & (high | snap.shift >> 6 == 0)
+        & (low > snap.nsec)
+        & (ns < NSEC_PER_SEC);
+    exact.then_some(Timespec {
+        tv_sec: snap.sec as i64,
+        tv_nsec: ns as i64,
     })
 }
 
@@ -474,11 +581,38 @@ fn coarse<C: Counter + ?Sized, const STRAIGHT: bool>(
     counter: &C,
 ) -> Option<Timespec> {
     let base = vd.basetime.get(id)?;
-    let (sec, nsec) = read_seqlock::<_, STRAIGHT>(vd, || {
-        source_on::<C, STRAIGHT>(vd.clock_mode.load(Ordering::Relaxed))?;
+    if STRAIGHT {
+        return coarse_straight(vd, base, counter);
+    }
+    let (sec, nsec) = read_seqlock(vd, || {
+        source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
         Some(counter.basetime(base))
     })?;
     Some(Timespec {
+        tv_sec: sec as i64,
+        tv_nsec: nsec as i64,
+    })
+}
+
+/// [`coarse`]'s straight path: one seqlock round, `CLOCKMODE_ARCHTIMER`
+/// only, opened as [`hres_straight`]'s. `None` sends the caller to the full
+/// read.
+#[inline(always)]
+fn coarse_straight<C: Counter + ?Sized>(
+    vd: &VdsoData,
+    base: &VdsoTimestamp,
+    counter: &C,
+) -> Option<Timespec> {
+    let begin = counter.seq_and_mode(vd);
+    if !counter.even_archtimer(begin) {
+        return None;
+    }
+    let (sec, nsec) = counter.basetime(base);
+    // The data loads are complete before `seq` is read again.
+    fence(Ordering::Acquire);
+    let unchanged = cfg!(feature = "negative-control-no-seqlock-retry")
+        || vd.seq.load(Ordering::Relaxed) == begin as u32;
+    unchanged.then_some(Timespec {
         tv_sec: sec as i64,
         tv_nsec: nsec as i64,
     })

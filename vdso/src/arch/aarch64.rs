@@ -14,7 +14,9 @@ use core::arch::asm;
 use core::mem::offset_of;
 
 use crate::data::{DataPage, VdsoData, VdsoTimestamp};
-use crate::time::{Counter, CounterSource, Snapshot, Timespec, Timeval, Timezone};
+use crate::time::{
+    Counter, CounterSource, Snapshot, Timespec, Timeval, Timezone, EVEN_ARCHTIMER, ODD_OR_MODE,
+};
 
 mod exports;
 
@@ -92,6 +94,87 @@ impl Counter for ArchCounter {
             );
         }
         cycles
+    }
+
+    #[inline(always)]
+    fn seq_and_mode(&self, vd: &VdsoData) -> u64 {
+        let word: u64;
+        // SAFETY: one `ldar` of the 8 bytes at `vd`: `seq` and `clock_mode`,
+        // adjacent and 8-byte aligned in `VdsoData` (offsets asserted in
+        // `data.rs`). A single-copy-atomic load (Arm ARM B2.2.1) with
+        // acquire ordering: `seq`'s acquire load and `clock_mode`'s relaxed
+        // one, at once. It reads only memory `vd` covers.
+        unsafe {
+            asm!(
+                "ldar {w}, [{vd}]",
+                vd = in(reg) vd,
+                w = out(reg) word,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        word
+    }
+
+    #[inline(always)]
+    fn even_archtimer(&self, word: u64) -> bool {
+        let odd_or_other: u64;
+        // SAFETY: two register instructions with immediates; no memory, no
+        // stack, no flags. Done here so that the compiler tests the result
+        // with `cbnz` rather than a flag-setting `tst` or a compare with a
+        // constant it must build: the same instruction count as `tst`, and
+        // no flags for qemu to compute.
+        unsafe {
+            asm!(
+                "eor {r}, {w}, #{even}",
+                "and {r}, {r}, #{mask}",
+                r = out(reg) odd_or_other,
+                w = in(reg) word,
+                even = const EVEN_ARCHTIMER,
+                mask = const ODD_OR_MODE,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        odd_or_other == 0
+    }
+
+    #[inline(always)]
+    fn read_unordered(&self, source: CounterSource) -> u64 {
+        let cycles: u64;
+        match source {
+            // SAFETY: as in `read`, without the ordering load (the caller
+            // orders the counter read by `seq_and_mode_after`).
+            CounterSource::Virtual => unsafe {
+                asm!("isb", "mrs {c}, cntvct_el0", c = out(reg) cycles, options(nostack));
+            },
+            // SAFETY: as in `read`, for the physical counter.
+            CounterSource::Physical => unsafe {
+                asm!("isb", "mrs {c}, cntpct_el0", c = out(reg) cycles, options(nostack));
+            },
+        }
+        cycles
+    }
+
+    #[inline(always)]
+    fn seq_and_mode_after(&self, vd: &VdsoData, cycles: u64) -> u64 {
+        let word: u64;
+        // SAFETY: `ldr` of the same 8 bytes as `seq_and_mode`, at `vd +
+        // (cycles ^ cycles)`, i.e. at `vd`: the address depends on the
+        // counter value, so the load is not performed before the counter
+        // read (Linux's `arch_counter_enforce_ordering`, applied to the load
+        // that must follow it instead of an extra one). Reads only memory
+        // `vd` covers.
+        unsafe {
+            asm!(
+                "eor {t}, {c}, {c}",
+                "ldr {w}, [{vd}, {t}]",
+                vd = in(reg) vd,
+                c = in(reg) cycles,
+                t = out(reg) _,
+                w = out(reg) word,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        word
     }
 
     #[inline(always)]

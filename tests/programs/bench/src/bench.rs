@@ -32,7 +32,8 @@
 //! no variant always runs first or after the syscall. Both writers tick
 //! before every sample, as a kernel's timer does between a process's
 //! calls: the coarse clocks move, and Linux's 64-bit product never gets
-//! near its overflow (136 s after a tick at 62.5 MHz).
+//! near its overflow (136 s after a tick at 62.5 MHz). The sample starts
+//! once the counter has moved past the tick (at most 1 µs under qemu-user).
 //!
 //! # Output
 //!
@@ -141,7 +142,18 @@ fn rows() -> impl Iterator<Item = (&'static str, Function, Publication)> {
 /// Writes the page as `publication` says.
 fn prepare(pair: &mut Pair, publication: Publication) {
     match publication {
-        Publication::Ticked => pair.tick(),
+        Publication::Ticked => {
+            pair.tick();
+            // qemu-user's counter moves in 1 µs steps (module docs): the
+            // calls start once it has moved past the tick, as on hardware,
+            // where it moves every few ns and a tick is microseconds away
+            // from a process's next call. Our straight path leaves a read
+            // at `cycle_last` itself to the full read.
+            let ticked = pair.counter();
+            while pair.counter() == ticked {
+                std::hint::spin_loop();
+            }
+        }
         Publication::HourOld => {
             // The clocks as they are now, published as if read an hour
             // ago: the page's answers run an hour ahead of the writer's
