@@ -4,13 +4,13 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x600;
+pub const VDSO_CLOCK_GETTIME: usize = 0x6cc;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x668;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x734;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x6d4;
+pub const VDSO_GETTIMEOFDAY: usize = 0x7a0;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
-pub const VDSO_CLOCK_GETRES: usize = 0x580;
+pub const VDSO_CLOCK_GETRES: usize = 0x64c;

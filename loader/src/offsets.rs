@@ -4,30 +4,30 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__kernel_clock_gettime@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETTIME: usize = 0x7f8;
+pub const KERNEL_CLOCK_GETTIME: usize = 0x894;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x8f8;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x99c;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
-pub const KERNEL_CLOCK_GETRES: usize = 0x770;
+pub const KERNEL_CLOCK_GETRES: usize = 0x80c;
 
 /// Offset of `__kernel_rt_sigreturn@LINUX_2.6.39`.
 pub const KERNEL_RT_SIGRETURN: usize = 0x434;
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x7f8;
+pub const VDSO_CLOCK_GETTIME: usize = 0x894;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x7f8;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x894;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x8f8;
+pub const VDSO_GETTIMEOFDAY: usize = 0x99c;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
-pub const VDSO_CLOCK_GETRES: usize = 0x770;
+pub const VDSO_CLOCK_GETRES: usize = 0x80c;
 
 /// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of
 /// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into
 /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).
-pub const CNTVCT_READS: [usize; 3] = [0x660, 0x880, 0x914];
+pub const CNTVCT_READS: [usize; 4] = [0x668, 0x748, 0x91c, 0x9b8];

@@ -10,7 +10,7 @@
 
 use crate::arch::{self, ArchCounter};
 use crate::data::{clock, DataPage};
-use crate::time::{self, Timespec, Timeval, Timezone};
+use crate::time::{self, Counted, Once, Timespec, Timeval, Timezone};
 
 // Each time export runs a straight path first: one seqlock round, inlined
 // (`time::*_once`). Anything else (a writer at work, another counter mode,
@@ -25,12 +25,14 @@ use crate::time::{self, Timespec, Timeval, Timezone};
 // compat image must fit in a page with 32-bit code) runs the whole read on
 // every call.
 
-/// `clock` from the data page in all seqlock rounds, or `None` if the
+/// `clock` from the data page in all seqlock rounds, the first being
+/// `first` if a straight path read the counter in it (not
+/// [`Counted::NONE`]), or `None` if the
 /// syscall must answer: the image's one out-of-line copy of the whole read,
 /// which every export shares.
 #[inline(never)]
-fn read_clock(clock: i32) -> Option<Timespec> {
-    time::clock_gettime(arch::data_page(), clock, &ArchCounter)
+fn read_clock(clock: i32, first: Counted) -> Option<Timespec> {
+    time::clock_gettime_from(arch::data_page(), clock, &ArchCounter, first)
 }
 
 /// `clock_gettime` into `out` (converted by `convert`), or `fallback`.
@@ -47,16 +49,20 @@ pub(crate) unsafe fn gettime<T>(
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
     if arch::STRAIGHT_PATHS && !out.is_null() {
-        if let Some(now) = time::clock_gettime_once(arch::data_page(), clock, &ArchCounter) {
-            // SAFETY: `out` is non-null and the caller's to write.
-            unsafe { out.write(convert(now)) };
-            return 0;
-        }
+        let first = match time::clock_gettime_once(arch::data_page(), clock, &ArchCounter) {
+            Once::Done(now) => {
+                // SAFETY: `out` is non-null and the caller's to write.
+                unsafe { out.write(convert(now)) };
+                return 0;
+            }
+            Once::Counted(round) => round,
+            Once::Skipped => Counted::NONE,
+        };
         // SAFETY: the caller's contract, passed on.
-        return unsafe { gettime_contended(clock, out, convert, fallback) };
+        return unsafe { gettime_contended(clock, out, first, convert, fallback) };
     }
     // SAFETY: the caller's contract, passed on.
-    unsafe { gettime_all_rounds(clock, out, convert, fallback) }
+    unsafe { gettime_all_rounds(clock, out, Counted::NONE, convert, fallback) }
 }
 
 /// [`gettime`] off its straight path, out of line.
@@ -69,14 +75,16 @@ pub(crate) unsafe fn gettime<T>(
 unsafe fn gettime_contended<T>(
     clock: i32,
     out: *mut T,
+    first: Counted,
     convert: impl FnOnce(Timespec) -> T,
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
     // SAFETY: the caller's contract, passed on.
-    unsafe { gettime_all_rounds(clock, out, convert, fallback) }
+    unsafe { gettime_all_rounds(clock, out, first, convert, fallback) }
 }
 
-/// [`gettime`] in all seqlock rounds, then the fallback.
+/// [`gettime`] in all seqlock rounds (the first being `first`, if given),
+/// then the fallback.
 ///
 /// # Safety
 ///
@@ -85,11 +93,12 @@ unsafe fn gettime_contended<T>(
 unsafe fn gettime_all_rounds<T>(
     clock: i32,
     out: *mut T,
+    first: Counted,
     convert: impl FnOnce(Timespec) -> T,
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
     if !out.is_null() {
-        if let Some(now) = read_clock(clock) {
+        if let Some(now) = read_clock(clock, first) {
             // SAFETY: `out` is non-null and the caller's to write.
             unsafe { out.write(convert(now)) };
             return 0;
@@ -112,16 +121,24 @@ pub(crate) unsafe fn timeofday<T>(
 ) -> i32 {
     if arch::STRAIGHT_PATHS {
         let page = arch::data_page();
-        let read = || time::gettimeofday_once(page, &ArchCounter);
+        let mut first = Counted::NONE;
+        let read = || match time::gettimeofday_once(page, &ArchCounter) {
+            Once::Done(now) => Some(now),
+            Once::Counted(round) => {
+                first = round;
+                None
+            }
+            Once::Skipped => None,
+        };
         // SAFETY: the caller's contract, passed on.
         if let Some(done) = unsafe { try_timeofday(page, tv, tz, convert, read) } {
             return done;
         }
         // SAFETY: the caller's contract, passed on.
-        return unsafe { timeofday_contended(tv, tz, convert, fallback) };
+        return unsafe { timeofday_contended(tv, tz, first, convert, fallback) };
     }
     // SAFETY: the caller's contract, passed on.
-    unsafe { timeofday_all_rounds(tv, tz, convert, fallback) }
+    unsafe { timeofday_all_rounds(tv, tz, Counted::NONE, convert, fallback) }
 }
 
 /// [`timeofday`] off its straight path, out of line.
@@ -134,15 +151,17 @@ pub(crate) unsafe fn timeofday<T>(
 unsafe fn timeofday_contended<T>(
     tv: *mut T,
     tz: *mut Timezone,
+    first: Counted,
     convert: impl FnOnce(Timeval) -> T,
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
     // SAFETY: the caller's contract, passed on.
-    unsafe { timeofday_all_rounds(tv, tz, convert, fallback) }
+    unsafe { timeofday_all_rounds(tv, tz, first, convert, fallback) }
 }
 
 /// [`timeofday`] in all seqlock rounds (`time::gettimeofday` through
-/// [`read_clock`]), then the fallback.
+/// [`read_clock`], the first round being `first` if given), then the
+/// fallback.
 ///
 /// # Safety
 ///
@@ -151,11 +170,12 @@ unsafe fn timeofday_contended<T>(
 unsafe fn timeofday_all_rounds<T>(
     tv: *mut T,
     tz: *mut Timezone,
+    first: Counted,
     convert: impl FnOnce(Timeval) -> T,
     fallback: impl FnOnce() -> i32,
 ) -> i32 {
     let page = arch::data_page();
-    let read = || read_clock(clock::REALTIME).map(time::timeval);
+    let read = || read_clock(clock::REALTIME, first).map(time::timeval);
     // SAFETY: the caller's contract, passed on.
     unsafe { try_timeofday(page, tv, tz, convert, read) }.unwrap_or_else(fallback)
 }

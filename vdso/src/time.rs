@@ -223,6 +223,79 @@ fn clock_index(clock: i32) -> Option<u32> {
     (id < VDSO_BASES as u32).then_some(id)
 }
 
+/// A straight path's round that read the counter but could not answer
+/// (its one test failed): the full read takes it as its first round
+/// ([`clock_gettime_from`]), so the counter is not read again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counted {
+    /// The counter value the round read.
+    pub cycles: u64,
+    /// The [`Counter::seq_and_mode`] word that opened the round.
+    pub begin: u64,
+}
+
+impl Counted {
+    /// No round: what the full read starts from when no straight path read
+    /// the counter. Its `begin` has `seq` odd, as no straight path's round
+    /// has. (A value rather than an `Option`, so that it travels in two
+    /// registers to the out-of-line full read.)
+    pub const NONE: Counted = Counted {
+        cycles: 0,
+        begin: 1,
+    };
+
+    /// `self`, unless it is [`Counted::NONE`].
+    #[inline(always)]
+    pub fn given(self) -> Option<Counted> {
+        (self.begin & 1 == 0).then_some(self)
+    }
+}
+
+/// What a straight path ([`clock_gettime_once`], [`gettimeofday_once`])
+/// found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Once<T> {
+    /// The answer.
+    Done(T),
+    /// A round the full read finishes.
+    Counted(Counted),
+    /// Not on the straight path (a writer at work, another counter mode, an
+    /// id the page does not serve): the full read answers from scratch.
+    Skipped,
+}
+
+/// Where the page keeps a served clock: the `vdso_data` and base time of a
+/// clock computed from the counter, or of a coarse one.
+enum Slot<'a> {
+    Counter(&'a VdsoData, &'a VdsoTimestamp),
+    Coarse(&'a VdsoData, &'a VdsoTimestamp),
+}
+
+/// The slot of `clock`, or `None` for the ids the page does not serve.
+#[inline(always)]
+fn slot<'a, C: Counter + ?Sized>(page: &'a DataPage, clock: i32, counter: &C) -> Option<Slot<'a>> {
+    let id = clock_index(clock)?;
+    // The counter clocks first, as the commonest calls. (`MONOTONIC_RAW` is
+    // one id, but `id == 4` would let the compiler specialise a second copy
+    // of `hres` for it.) Both counter-based `vdso_data`s go through one copy
+    // of `hres`.
+    let (vd, coarse) = if counter.in_set(clock::HRES_MASK, id) {
+        (&page.data[CS_HRES_COARSE], false)
+    } else if counter.in_set(clock::RAW_MASK, id) {
+        (&page.data[CS_RAW], false)
+    } else if counter.in_set(clock::COARSE_MASK, id) {
+        (&page.data[CS_HRES_COARSE], true)
+    } else {
+        return None;
+    };
+    let base = vd.basetime.get(id as usize)?;
+    Some(if coarse {
+        Slot::Coarse(vd, base)
+    } else {
+        Slot::Counter(vd, base)
+    })
+}
+
 /// Reads `clock` from the page, or `None` if the syscall must answer.
 #[inline(always)]
 pub fn clock_gettime<C: Counter + ?Sized>(
@@ -230,69 +303,65 @@ pub fn clock_gettime<C: Counter + ?Sized>(
     clock: i32,
     counter: &C,
 ) -> Option<Timespec> {
-    read_clock::<C, false>(page, clock, counter)
+    clock_gettime_from(page, clock, counter, Counted::NONE)
+}
+
+/// [`clock_gettime`], whose first round is `first` unless that is
+/// [`Counted::NONE`]: a straight path's [`Once::Counted`] round of the same
+/// clock.
+#[inline(always)]
+pub fn clock_gettime_from<C: Counter + ?Sized>(
+    page: &DataPage,
+    clock: i32,
+    counter: &C,
+    first: Counted,
+) -> Option<Timespec> {
+    match slot(page, clock, counter)? {
+        Slot::Counter(vd, base) => hres(vd, base, counter, first),
+        Slot::Coarse(vd, base) => coarse(vd, base, counter),
+    }
 }
 
 /// [`clock_gettime`]'s straight path: one seqlock round and Linux's
-/// `ARCHTIMER` mode. What the image tries first, inlined. `None` here only
-/// means "not on the straight path" (a writer is at work, another counter
-/// mode, or a page the syscall must answer): the caller then runs
-/// [`clock_gettime`], out of line.
+/// `ARCHTIMER` mode. What the image tries first, inlined; otherwise the
+/// caller runs [`clock_gettime_from`] out of line, with the
+/// [`Once::Counted`] round if there is one.
 #[inline(always)]
 pub fn clock_gettime_once<C: Counter + ?Sized>(
     page: &DataPage,
     clock: i32,
     counter: &C,
-) -> Option<Timespec> {
-    read_clock::<C, true>(page, clock, counter)
+) -> Once<Timespec> {
+    match slot(page, clock, counter) {
+        Some(Slot::Counter(vd, base)) => hres_straight(vd, base, counter),
+        Some(Slot::Coarse(vd, base)) => coarse_straight(vd, base, counter),
+        None => Once::Skipped,
+    }
 }
 
 /// `CLOCK_REALTIME` as a `timeval`, or `None` if the syscall must answer.
 #[inline(always)]
 pub fn gettimeofday<C: Counter + ?Sized>(page: &DataPage, counter: &C) -> Option<Timeval> {
-    read_timeofday::<C, false>(page, counter)
+    let (vd, base) = realtime(page);
+    hres(vd, base, counter, Counted::NONE).map(timeval)
 }
 
 /// [`gettimeofday`]'s straight path, as [`clock_gettime_once`].
 #[inline(always)]
-pub fn gettimeofday_once<C: Counter + ?Sized>(page: &DataPage, counter: &C) -> Option<Timeval> {
-    read_timeofday::<C, true>(page, counter)
+pub fn gettimeofday_once<C: Counter + ?Sized>(page: &DataPage, counter: &C) -> Once<Timeval> {
+    let (vd, base) = realtime(page);
+    match hres_straight(vd, base, counter) {
+        Once::Done(ts) => Once::Done(timeval(ts)),
+        Once::Counted(round) => Once::Counted(round),
+        Once::Skipped => Once::Skipped,
+    }
 }
 
-/// [`clock_gettime`], or with `STRAIGHT` its straight path only
-/// ([`clock_gettime_once`]).
+/// `CLOCK_REALTIME`'s `vdso_data` and base time.
 #[inline(always)]
-fn read_clock<C: Counter + ?Sized, const STRAIGHT: bool>(
-    page: &DataPage,
-    clock: i32,
-    counter: &C,
-) -> Option<Timespec> {
-    let id = clock_index(clock)?;
-    // Both counter-based `vdso_data`s go through one copy of `hres`.
-    // The counter clocks first, as the commonest calls. (`MONOTONIC_RAW` is
-    // one id, but `id == 4` would let the compiler specialise a second copy
-    // of `hres` for it.)
-    let vd = if counter.in_set(clock::HRES_MASK, id) {
-        &page.data[CS_HRES_COARSE]
-    } else if counter.in_set(clock::RAW_MASK, id) {
-        &page.data[CS_RAW]
-    } else if counter.in_set(clock::COARSE_MASK, id) {
-        return coarse::<C, STRAIGHT>(&page.data[CS_HRES_COARSE], id as usize, counter);
-    } else {
-        return None;
-    };
-    hres::<C, STRAIGHT>(vd, id as usize, counter)
-}
-
-/// [`gettimeofday`], or with `STRAIGHT` its straight path only.
-#[inline(always)]
-fn read_timeofday<C: Counter + ?Sized, const STRAIGHT: bool>(
-    page: &DataPage,
-    counter: &C,
-) -> Option<Timeval> {
+fn realtime(page: &DataPage) -> (&VdsoData, &VdsoTimestamp) {
     let vd = &page.data[CS_HRES_COARSE];
-    let ts = hres::<C, STRAIGHT>(vd, clock::REALTIME as usize, counter)?;
-    Some(timeval(ts))
+    (vd, &vd.basetime[clock::REALTIME as usize])
 }
 
 /// `ts` truncated to microseconds.
@@ -359,12 +428,18 @@ pub fn clock_getres<C: Counter + ?Sized>(
 #[inline(always)]
 fn read_seqlock<T>(
     vd: &VdsoData,
+    first: Option<u32>,
     mut read: impl FnMut() -> Option<T>,
 ) -> Option<T> {
     let mut rounds = SPIN_LIMIT;
+    let mut given = first;
     loop {
         // Acquire: the loads in `read` are not performed before this one.
-        let seq = vd.seq.load(Ordering::Acquire);
+        // A given first round's `seq` was so loaded, by a straight path.
+        let seq = match given.take() {
+            Some(seq) => seq,
+            None => vd.seq.load(Ordering::Acquire),
+        };
         if seq & 1 == 0 {
             let value = read()?;
             // The data loads in `read` are complete before `seq` is read
@@ -389,18 +464,24 @@ fn read_seqlock<T>(
 /// A high-resolution clock: base time plus the counter's progress since the
 /// last update (Linux's `do_hres`).
 #[inline(always)]
-fn hres<C: Counter + ?Sized, const STRAIGHT: bool>(
+fn hres<C: Counter + ?Sized>(
     vd: &VdsoData,
-    id: usize,
+    base: &VdsoTimestamp,
     counter: &C,
+    first: Counted,
 ) -> Option<Timespec> {
-    let base = vd.basetime.get(id)?;
-    if STRAIGHT {
-        return hres_straight(vd, base, counter);
-    }
-    let (cycles, snap) = read_seqlock(vd, || {
+    let first = first.given();
+    // A given first round read the counter already (after its `seq` load,
+    // and before a load of `seq` that still saw it, so the re-check of
+    // `seq` below covers it too).
+    let mut given = first.map(|round| round.cycles);
+    let (cycles, snap) = read_seqlock(vd, first.map(|round| round.begin as u32), || {
         let source = source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
-        Some((counter.read(source), counter.snapshot(vd, base)))
+        let cycles = match given.take() {
+            Some(cycles) => cycles,
+            None => counter.read(source),
+        };
+        Some((cycles, counter.snapshot(vd, base)))
     })?;
     // Only a consistent snapshot reaches this point, so a torn `mult` or
     // `shift` can never make the result wrong.
@@ -445,38 +526,38 @@ pub const ODD_OR_MODE: u64 = 0xffff_ffff_0000_0001;
 pub const EVEN_ARCHTIMER: u64 = (CLOCKMODE_ARCHTIMER as u32 as u64) << 32;
 
 /// [`hres`]'s straight path: one seqlock round, `CLOCKMODE_ARCHTIMER` only,
-/// and one combined test of everything that makes the answer exact, so that
-/// the common case pays one branch for all of it. `None` sends the caller
-/// to the full read, which runs every round and every check of [`scale`]
-/// (the 128-bit product included) and serves what this leaves: a writer at
-/// work, the other counter modes, a page that needs the syscall, and the
-/// rare reads this does not take (a masked delta of 0, or of half the
-/// mask's range or more; a product of 2^64 or more, from a page not updated
-/// for minutes; a time a second or more past `sec`).
+/// and one combined test of everything that makes the answer exact without
+/// more arithmetic, so that the common case pays one branch for all of it.
 ///
 /// The test, all on the values of this one round:
 /// - `seq` and `clock_mode` unchanged (no writer came between);
-/// - `delta < mask / 2`: the counter is not behind `cycle_last` (and `mask`
-///   is not 0 or 1);
+/// - `delta & !(mask >> 1) == 0`: the delta lies within half the mask, so
+///   the counter is not behind `cycle_last` (for a mask `2^n - 1`, the
+///   only kind a kernel writes, exactly `delta <= mask / 2`);
 /// - `shift < 64`;
 /// - `delta * mult < 2^64` (its high word is 0), and `low = delta * mult +
 ///   nsec mod 2^64 > nsec`: the sum did not wrap, and the product is not 0
-///   (so `mult` is not 0);
-/// - `low >> shift < NSEC_PER_SEC`, so no division is needed.
+///   (so neither `mult` nor `mask` is 0);
+/// - `low >> shift < NSEC_PER_SEC`, so no second is carried.
 ///
-/// Together they are exactly the conditions under which [`scale`] returns
-/// `low >> shift` and [`hres`] adds no seconds, minus the zero delta.
+/// Together they are conditions under which [`scale`] returns `low >> shift`
+/// and [`scaled`] carries no second. What fails them is rare: a counter
+/// still at `cycle_last`, a page not updated for minutes, a second carried,
+/// or a page the syscall must answer. Then the full read answers, which runs
+/// every round and every check of [`scale`], starting with this round if
+/// the counter was read ([`Once::Counted`]; [`Once::Skipped`]: a writer at
+/// work, another counter mode).
 #[inline(always)]
 fn hres_straight<C: Counter + ?Sized>(
     vd: &VdsoData,
     base: &VdsoTimestamp,
     counter: &C,
-) -> Option<Timespec> {
+) -> Once<Timespec> {
     let begin = counter.seq_and_mode(vd);
     // A writer at work, or a mode other than ARCHTIMER: the counter is not
     // read (under `NONE` it may not be readable at EL0 at all).
     if !counter.even_archtimer(begin) {
-        return None;
+        return Once::Skipped;
     }
     let cycles = counter.read_unordered(CounterSource::Virtual);
     let snap = counter.snapshot(vd, base);
@@ -493,10 +574,13 @@ fn hres_straight<C: Counter + ?Sized>(
         & (high | snap.shift >> 6 == 0)
         & (low > snap.nsec)
         & (ns < NSEC_PER_SEC);
-    exact.then_some(Timespec {
-        tv_sec: snap.sec as i64,
-        tv_nsec: ns as i64,
-    })
+    if exact {
+        return Once::Done(Timespec {
+            tv_sec: snap.sec as i64,
+            tv_nsec: ns as i64,
+        });
+    }
+    Once::Counted(Counted { cycles, begin })
 }
 
 /// `(ns / NSEC_PER_SEC, ns % NSEC_PER_SEC)`.
@@ -575,16 +659,12 @@ pub fn scale(cycles: u64, last: u64, mask: u64, mult: u64, shift: u64, nsec: u64
 
 /// A coarse clock: the base time itself, no counter (Linux's `do_coarse`).
 #[inline(always)]
-fn coarse<C: Counter + ?Sized, const STRAIGHT: bool>(
+fn coarse<C: Counter + ?Sized>(
     vd: &VdsoData,
-    id: usize,
+    base: &VdsoTimestamp,
     counter: &C,
 ) -> Option<Timespec> {
-    let base = vd.basetime.get(id)?;
-    if STRAIGHT {
-        return coarse_straight(vd, base, counter);
-    }
-    let (sec, nsec) = read_seqlock(vd, || {
+    let (sec, nsec) = read_seqlock(vd, None, || {
         source_for::<C>(vd.clock_mode.load(Ordering::Relaxed))?;
         Some(counter.basetime(base))
     })?;
@@ -595,24 +675,27 @@ fn coarse<C: Counter + ?Sized, const STRAIGHT: bool>(
 }
 
 /// [`coarse`]'s straight path: one seqlock round, `CLOCKMODE_ARCHTIMER`
-/// only, opened as [`hres_straight`]'s. `None` sends the caller to the full
-/// read.
+/// only, opened as [`hres_straight`]'s. [`Once::Skipped`] sends the caller
+/// to the full read.
 #[inline(always)]
 fn coarse_straight<C: Counter + ?Sized>(
     vd: &VdsoData,
     base: &VdsoTimestamp,
     counter: &C,
-) -> Option<Timespec> {
+) -> Once<Timespec> {
     let begin = counter.seq_and_mode(vd);
     if !counter.even_archtimer(begin) {
-        return None;
+        return Once::Skipped;
     }
     let (sec, nsec) = counter.basetime(base);
     // The data loads are complete before `seq` is read again.
     fence(Ordering::Acquire);
     let unchanged = cfg!(feature = "negative-control-no-seqlock-retry")
         || vd.seq.load(Ordering::Relaxed) == begin as u32;
-    unchanged.then_some(Timespec {
+    if !unchanged {
+        return Once::Skipped;
+    }
+    Once::Done(Timespec {
         tv_sec: sec as i64,
         tv_nsec: nsec as i64,
     })
