@@ -17,6 +17,10 @@
 //!   `shift` of 64 or more, zero resolution) is never used: the syscall
 //!   answers instead. Linux serves the coarse clocks even when `clock_mode` is
 //!   `NONE`; we do not, so an all-zero page never yields time zero.
+//! - These checks cost the common case one flag chain: each export first
+//!   runs a straight path ([`clock_gettime_once`]) that tests them all at
+//!   once on one seqlock round, and hands anything unusual to the full read
+//!   ([`clock_gettime_from`]), with its round if it read the counter.
 
 use core::hint::cold_path;
 use core::sync::atomic::{fence, Ordering};

@@ -56,7 +56,10 @@ fn the_straight_path_leaves_other_modes_to_the_full_read() {
                 "mode {mode}, clock {clock}: the full read serves it"
             );
         }
-        assert_eq!(gettimeofday_once(&page, &SimCounter::new(now)), Once::Skipped);
+        assert_eq!(
+            gettimeofday_once(&page, &SimCounter::new(now)),
+            Once::Skipped
+        );
     }
 }
 
@@ -113,7 +116,11 @@ fn a_round_a_writer_came_into_is_read_again_in_full() {
         clock_gettime_from(&page, REALTIME, &counter, round),
         Some(expected(&tk, REALTIME, later))
     );
-    assert_eq!(counter.reads(), 1, "the counter is read again, in a round of its own");
+    assert_eq!(
+        counter.reads(),
+        1,
+        "the counter is read again, in a round of its own"
+    );
 }
 
 #[test]
