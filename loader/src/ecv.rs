@@ -19,55 +19,22 @@
 //! assert!(differ > 0 && differ <= 8 * loader::offsets::CNTVCT_READS.len());
 //! ```
 
-use crate::{offsets, PAGE_SIZE};
+use crate::offsets;
+use crate::patch::{cntvct_read_after_isb, plain, put, PageAligned, Pages};
 
-/// `isb`.
-const ISB: u32 = 0xd503_3fdf;
 /// `nop`.
 const NOP: u32 = 0xd503_201f;
-/// `mrs x0, cntvct_el0`; `Rt` is bits 4:0.
-const MRS_CNTVCT: u32 = 0xd53b_e040;
 /// `mrs x0, cntvctss_el0`: `op2` 6 where `CNTVCT_EL0` has 2 (bit 7).
 const MRS_CNTVCTSS: u32 = 0xd53b_e0c0;
 
-/// The committed image, as [`crate::IMAGE`] embeds it.
-const RAW: &[u8] = include_bytes!("../vdso.so");
-
-/// Page-aligned storage for the patched image.
-#[repr(C, align(4096))]
-struct PageAligned([u8; crate::IMAGE_PAGES * PAGE_SIZE]);
-
-const fn word(image: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([image[at], image[at + 1], image[at + 2], image[at + 3]])
-}
-
-const fn put(image: &mut [u8], at: usize, word: u32) {
-    let bytes = word.to_le_bytes();
-    let mut i = 0;
-    while i < 4 {
-        image[at + i] = bytes[i];
-        i += 1;
-    }
-}
-
 /// [`crate::IMAGE_PADDED`] with every counter read patched. Fails the build
 /// if a listed site is not `isb; mrs xN, cntvct_el0` (a stale offsets file).
-const fn patched() -> [u8; crate::IMAGE_PAGES * PAGE_SIZE] {
-    let mut pages = [0; crate::IMAGE_PAGES * PAGE_SIZE];
-    let mut i = 0;
-    while i < crate::IMAGE_LEN {
-        pages[i] = RAW[i];
-        i += 1;
-    }
+const fn patched() -> Pages {
+    let mut pages = plain();
     let mut k = 0;
     while k < offsets::CNTVCT_READS.len() {
         let at = offsets::CNTVCT_READS[k];
-        assert!(word(&pages, at) == ISB, "a CNTVCT_READS site has no isb");
-        let mrs = word(&pages, at + 4);
-        assert!(
-            mrs & !0x1f == MRS_CNTVCT,
-            "a CNTVCT_READS site reads no CNTVCT_EL0"
-        );
+        let mrs = cntvct_read_after_isb(&pages, at);
         put(&mut pages, at, NOP);
         put(&mut pages, at + 4, MRS_CNTVCTSS | (mrs & 0x1f));
         k += 1;

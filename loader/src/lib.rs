@@ -101,9 +101,11 @@ extern crate std;
 
 #[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
 pub mod arch;
+pub mod cntpct;
 pub mod compat_offsets;
 pub mod ecv;
 pub mod offsets;
+mod patch;
 mod writer;
 
 #[cfg(test)]

@@ -808,3 +808,53 @@ fn the_ecv_image_reads_cntvctss_without_isb_at_every_counter_read_and_differs_no
     assert_eq!(ecv::IMAGE_PADDED.len() % PAGE_SIZE, 0);
     assert_eq!(ecv::IMAGE_PADDED.as_ptr() as usize % PAGE_SIZE, 0);
 }
+
+#[test]
+fn the_cntpct_image_reads_cntpct_and_tests_for_its_mode_on_the_straight_paths_only() {
+    // Encodings from the Arm ARM (checked with `aarch64-linux-gnu-as`):
+    // `isb`, `mrs xN, cntvct_el0` (S3_3_C14_C0_2), `mrs xN, cntpct_el0`
+    // (S3_3_C14_C0_1), and `eor xD, xN, #imm` with imm 0x1_0000_0000
+    // (ARCHTIMER << 32) and 0x7fff_0000_0000_0000 (CLOCKMODE_CNTPCT << 32).
+    const ISB: u32 = 0xd503_3fdf;
+    let is_cntvct = |w: u32| w & !0x1f == 0xd53b_e040;
+    let is_cntpct = |w: u32| w & !0x1f == 0xd53b_e020;
+    let is_eor_archtimer = |w: u32| w & !0x3ff == 0xd260_0000;
+    let is_eor_cntpct = |w: u32| w & !0x3ff == 0xd250_3800;
+    assert_eq!(CLOCKMODE_CNTPCT, 0x7fff_0000);
+    let (plain, cntpct) = (words(IMAGE), words(cntpct::IMAGE));
+    assert_eq!(plain.len(), cntpct.len());
+    let reads: Vec<usize> = offsets::STRAIGHT_READS
+        .iter()
+        .map(|at| at / 4 + 1)
+        .collect();
+    let tests: Vec<usize> = offsets::STRAIGHT_MODE_TESTS
+        .iter()
+        .map(|at| at / 4)
+        .collect();
+    // Both straight paths (clock_gettime, gettimeofday) and the coarse one.
+    assert_eq!((reads.len(), tests.len()), (2, 3));
+    for (i, (&p, &c)) in plain.iter().zip(&cntpct).enumerate() {
+        if reads.contains(&i) {
+            assert!(is_cntvct(p) && plain[i - 1] == ISB, "word {i}: {p:#010x}");
+            assert!(is_cntpct(c), "word {i}: {c:#010x} reads CNTPCT_EL0");
+            assert_eq!(c & 0x1f, p & 0x1f, "word {i}: into the same register");
+        } else if tests.contains(&i) {
+            assert!(is_eor_archtimer(p), "word {i}: {p:#010x}");
+            assert!(
+                is_eor_cntpct(c),
+                "word {i}: {c:#010x} tests CLOCKMODE_CNTPCT"
+            );
+            assert_eq!(c & 0x3ff, p & 0x3ff, "word {i}: the same registers");
+        } else {
+            assert_eq!(
+                c, p,
+                "word {i} is not a straight-path site and must not change"
+            );
+        }
+    }
+    // The full read keeps its CNTVCT_EL0 reads, for ARCHTIMER pages.
+    let left = cntpct.iter().filter(|&&w| is_cntvct(w)).count();
+    assert_eq!(left, offsets::CNTVCT_READS.len() - reads.len());
+    assert_eq!(cntpct::IMAGE_PADDED.len() % PAGE_SIZE, 0);
+    assert_eq!(cntpct::IMAGE_PADDED.as_ptr() as usize % PAGE_SIZE, 0);
+}

@@ -21,9 +21,10 @@
 //!   image unguarded runs (the control).
 //!
 //! Both race and signals run in both counter modes: `counter=cntvct` (EL0 may read only CNTVCT_EL0) and
-//! `counter=cntpct` (only CNTPCT_EL0, as the rel4-linux-kit seed sets it up). A program that
-//! reads CNTVCT_EL0 itself dies of SIGILL in the second mode, which shows the vDSO really read
-//! the counter it was told to.
+//! `counter=cntpct` (only CNTPCT_EL0, as the rel4-linux-kit seed sets it up), and in the second
+//! mode also with `image=cntpct` (`loader::cntpct`, whose straight paths read CNTPCT_EL0). A
+//! program that reads CNTVCT_EL0 itself dies of SIGILL in the CNTPCT mode, which shows the vDSO
+//! really read the counter it was told to.
 //!
 //! Console logs stay in `target/e2e/runs/kernel-*.stdout`.
 
@@ -465,29 +466,40 @@ fn every_signal_check_passes(run: &Run) {
 // The runs, one module per counter mode
 
 macro_rules! counter_mode {
-    ($mode:ident, hz = $hz:expr, rounds = $rounds:expr) => {
+    ($mode:ident, $args:literal, hz = $hz:expr, rounds = $rounds:expr) => {
         mod $mode {
             use super::*;
 
             const COUNTER: &str = stringify!($mode);
+            /// The kernel's counter and image arguments.
+            const ARGS: &str = $args;
             /// Reads of each clock by `race`: enough to span several ticks.
             const ROUNDS: u64 = $rounds;
 
             static RACE_RUN: LazyLock<Result<Run, String>> = LazyLock::new(|| {
                 boot(
                     &format!("kernel-race-{COUNTER}"),
-                    &format!(
-                        "counter={COUNTER} hz={} epoch={EPOCH} stamp -- race {ROUNDS}",
-                        $hz
-                    ),
+                    &format!("{ARGS} hz={} epoch={EPOCH} stamp -- race {ROUNDS}", $hz),
                 )
             });
             static SIGNALS_RUN: LazyLock<Result<Run, String>> = LazyLock::new(|| {
                 boot(
                     &format!("kernel-signals-{COUNTER}"),
-                    &format!("counter={COUNTER} -- signals"),
+                    &format!("{ARGS} -- signals"),
                 )
             });
+
+            #[test]
+            fn the_kernel_booted_with_its_counter_and_image() {
+                let run = booted(&RACE_RUN);
+                let image = if ARGS.contains("image=") {
+                    ""
+                } else {
+                    " image=plain"
+                };
+                let line = format!("boot {ARGS}{image} ");
+                assert!(run.stdout.contains(&line), "no `{line}`\n{}", run.context());
+            }
 
             #[test]
             fn race_times_lie_between_the_kernels_stamps() {
@@ -522,8 +534,15 @@ macro_rules! counter_mode {
     };
 }
 
-counter_mode!(cntvct, hz = 1000, rounds = 100_000);
-counter_mode!(cntpct, hz = 250, rounds = 400_000);
+counter_mode!(cntvct, "counter=cntvct", hz = 1000, rounds = 100_000);
+counter_mode!(cntpct, "counter=cntpct", hz = 250, rounds = 400_000);
+// The image whose straight paths read CNTPCT_EL0, on the same CNTPCT-only kernel.
+counter_mode!(
+    cntpct_image,
+    "counter=cntpct image=cntpct",
+    hz = 250,
+    rounds = 400_000
+);
 
 /// EL0 may read only the selected counter: the proof that the CNTPCT runs above read CNTPCT.
 #[test]

@@ -57,7 +57,11 @@ pub const CLOCKMODE_ARCHTIMER_NOCOMPAT: i32 = 2;
 /// `tests/tests/dropin.rs`) tests `clock_mode` only for NONE and
 /// `VDSO_CLOCKMODE_TIMENS` and would read `CNTVCT_EL0` here, so a kernel
 /// that publishes this mode must map our image, not Linux's.
-pub const CLOCKMODE_CNTPCT: i32 = 0x5043_4e54;
+///
+/// The value is one run of ones shifted (`0x7fff_0000`), so that the
+/// straight path of the CNTPCT image (`loader::cntpct`) tests for it with
+/// one `eor` immediate, as the plain image tests for `ARCHTIMER`.
+pub const CLOCKMODE_CNTPCT: i32 = 0x7fff_0000;
 /// `clock_mode`: the process is in a time namespace (`VDSO_CLOCKMODE_TIMENS`).
 /// Our image answers every call with the syscall then.
 pub const CLOCKMODE_TIMENS: i32 = i32::MAX;

@@ -321,17 +321,86 @@ fn offsets_source(abi: Abi, image: &[u8], report: &Report) -> Result<String> {
     }
     if abi == Abi::Aarch64 {
         let reads = counter_reads(image)?;
-        let list: Vec<String> = reads.iter().map(|at| format!("{at:#x}")).collect();
-        s += &format!(
-            "\n/// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of\n\
+        let straight = straight_sites(image, &reads, report)?;
+        s += &offsets_list(
+            "CNTVCT_READS",
+            "the image's `isb; mrs xN, cntvct_el0` pairs: every read of\n\
              /// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into\n\
-             /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).\n\
-             pub const CNTVCT_READS: [usize; {}] = [{}];\n",
-            reads.len(),
-            list.join(", ")
+             /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative)",
+            &reads,
+        );
+        s += &offsets_list(
+            "STRAIGHT_READS",
+            "the [`CNTVCT_READS`] inside the exports: the straight\n\
+             /// paths' counter reads, which [`crate::cntpct`] patches into\n\
+             /// `isb; mrs xN, cntpct_el0`",
+            &straight.reads,
+        );
+        s += &offsets_list(
+            "STRAIGHT_MODE_TESTS",
+            "the straight paths' `eor xN, xM, #(CLOCKMODE_ARCHTIMER << 32)`:\n\
+             /// their one test of `clock_mode`, which [`crate::cntpct`] patches to\n\
+             /// test for `CLOCKMODE_CNTPCT`",
+            &straight.mode_tests,
         );
     }
     Ok(s)
+}
+
+/// A generated `pub const NAME: [usize; N]` of offsets, documented as
+/// "Offsets of WHAT.".
+fn offsets_list(name: &str, what: &str, offsets: &[usize]) -> String {
+    let list: Vec<String> = offsets.iter().map(|at| format!("{at:#x}")).collect();
+    format!(
+        "\n/// Offsets of {what}.\npub const {name}: [usize; {}] = [{}];\n",
+        offsets.len(),
+        list.join(", ")
+    )
+}
+
+/// What the straight paths (inlined into the time exports) hold of the
+/// counter choice.
+struct StraightSites {
+    /// Their `isb; mrs xN, cntvct_el0` pairs (a subset of the image's).
+    reads: Vec<usize>,
+    /// Their `eor xN, xM, #(CLOCKMODE_ARCHTIMER << 32)` mode tests.
+    mode_tests: Vec<usize>,
+}
+
+/// The straight paths' counter reads and mode tests: those inside
+/// `__kernel_clock_gettime` and `__kernel_gettimeofday` (the full read is a
+/// function of its own, outside them). Fails unless each of the two holds
+/// at least one of each, so a change that moved them out of the exports
+/// cannot pass unnoticed.
+fn straight_sites(image: &[u8], reads: &[usize], report: &Report) -> Result<StraightSites> {
+    use crate::check::is_archtimer_mode_test;
+    let word = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
+    let mut sites = StraightSites {
+        reads: Vec::new(),
+        mode_tests: Vec::new(),
+    };
+    for name in ["__kernel_clock_gettime", "__kernel_gettimeofday"] {
+        let export = report
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .with_context(|| format!("no {name} in the image"))?;
+        let range = export.value as usize..(export.value + export.size) as usize;
+        let before = (sites.reads.len(), sites.mode_tests.len());
+        sites
+            .reads
+            .extend(reads.iter().filter(|at| range.contains(at)));
+        sites.mode_tests.extend(
+            range
+                .clone()
+                .step_by(4)
+                .filter(|&at| is_archtimer_mode_test(word(at))),
+        );
+        if sites.reads.len() == before.0 || sites.mode_tests.len() == before.1 {
+            bail!("{name} has no inlined straight path (a counter read and a mode test)");
+        }
+    }
+    Ok(sites)
 }
 
 /// The offsets of every `isb` + `mrs xN, cntvct_el0` pair in the image's

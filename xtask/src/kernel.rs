@@ -53,8 +53,8 @@ pub const CPU: &str = "cortex-a72";
 pub const BTI_CPU: &str = "max";
 
 /// The command that boots `kernel` on [`CPU`] with `cmdline` (qemu's
-/// `-append`, read by the kernel: `[counter=cntvct|cntpct] [hz=N]
-/// [epoch=SECS] [stamp] [bti] -- NAME [ARGS...]`).
+/// `-append`, read by the kernel: `[counter=cntvct|cntpct]
+/// [image=plain|cntpct] [hz=N] [epoch=SECS] [stamp] [bti] -- NAME [ARGS...]`).
 pub fn qemu(kernel: &Path, cmdline: &str) -> Command {
     qemu_on(kernel, CPU, cmdline)
 }

@@ -28,7 +28,7 @@
 //!
 //! ```text
 //! qemu-system-aarch64 -M virt -cpu cortex-a72 ... -kernel vdso-kernel \
-//!     -append "counter=cntvct|cntpct [epoch=SECS] [bti] -- NAME [ARGS...]"
+//!     -append "counter=cntvct|cntpct image=plain|cntpct [epoch=SECS] [bti] -- NAME [ARGS...]"
 //! ```
 //!
 //! The console shows the program's output and the kernel's `kernel: ` lines,
@@ -77,6 +77,11 @@ pub struct Run {
     /// choice) or `cntpct` (the kernel then lets EL0 read only CNTPCT_EL0).
     #[arg(long, value_name = "COUNTER", requires = "kernel", value_parser = ["cntvct", "cntpct"])]
     pub counter: Option<String>,
+    /// With `--kernel`: the image processes get, `plain` (`loader::IMAGE`) or
+    /// `cntpct` (`loader::cntpct::IMAGE`, whose straight paths read
+    /// CNTPCT_EL0: the fast one for `--counter cntpct`).
+    #[arg(long, value_name = "IMAGE", requires = "kernel", value_parser = ["plain", "cntpct"])]
+    pub image: Option<String>,
     /// With `--kernel`: map the vDSO image as guarded pages and enforce BTI
     /// at EL0 (boots `-cpu max`, which has FEAT_BTI): a call into the image
     /// that misses a `bti c` landing pad dies of SIGILL.
@@ -173,7 +178,11 @@ impl Run {
             .and_then(|n| n.to_str())
             .context("the program needs a UTF-8 file name")?;
         let kernel = xtask::kernel::build(sh, &[(name, program)])?;
-        let mut cmdline = format!("counter={}", self.counter.as_deref().unwrap_or("cntvct"));
+        let mut cmdline = format!(
+            "counter={} image={}",
+            self.counter.as_deref().unwrap_or("cntvct"),
+            self.image.as_deref().unwrap_or("plain")
+        );
         if let Some(secs) = self.fake_epoch {
             if secs < 0 {
                 bail!("--fake-epoch: the kernel takes seconds since 1970, not before");

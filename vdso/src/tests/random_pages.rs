@@ -167,7 +167,7 @@ fn store(page: &DataPage, raw: &[RawData; 2], coarse_res: u32) {
 fn reference_source(clock_mode: i32) -> Option<CounterSource> {
     match clock_mode {
         1 | 2 => Some(CounterSource::Virtual),
-        0x5043_4e54 => Some(CounterSource::Physical),
+        0x7fff_0000 => Some(CounterSource::Physical),
         _ => None,
     }
 }

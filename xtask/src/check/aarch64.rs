@@ -25,6 +25,12 @@ pub const ISB: u32 = 0xd503_3fdf;
 pub fn is_cntvct_read(word: u32) -> bool {
     word & !0x1f == 0xd53b_e040
 }
+/// Whether `word` is `eor xN, xM, #0x100000000` (`CLOCKMODE_ARCHTIMER <<
+/// 32`, any registers): the straight paths' test of `clock_mode`, in the
+/// 64-bit word of `seq` and `clock_mode`.
+pub fn is_archtimer_mode_test(word: u32) -> bool {
+    word & !0x3ff == 0xd260_0000
+}
 /// `bti c`: the landing pad for `blr` (and `br x16`/`x17`).
 pub const BTI_C: u32 = 0xd503_245f;
 /// `bti jc`: a landing pad for every indirect branch.

@@ -25,7 +25,8 @@ mod symbols;
 mod view;
 
 pub use aarch64::{
-    is_cntvct_read, is_indirect_branch, BTI_C, BTI_JC, ISB, LANDING_PADS, NOP, SIGRETURN_CODE,
+    is_archtimer_mode_test, is_cntvct_read, is_indirect_branch, BTI_C, BTI_JC, ISB, LANDING_PADS,
+    NOP, SIGRETURN_CODE,
 };
 
 use crate::abi::Abi;

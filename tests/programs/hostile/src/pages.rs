@@ -180,7 +180,7 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
         case("clock_mode -1", mode(-1)),
         case("clock_mode -2147483648", mode(i32::MIN)),
         case(
-            "clock_mode 0x50434e55 (CNTPCT + 1)",
+            "clock_mode 0x7fff0001 (CNTPCT + 1)",
             mode(CLOCKMODE_CNTPCT + 1),
         ),
     ];

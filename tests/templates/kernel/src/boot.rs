@@ -54,10 +54,14 @@ const DEFAULT_HZ: u64 = 1000;
 static VVAR: DataPage = zeroed_data_page();
 
 /// The command line, qemu's `-append`:
-/// `[counter=cntvct|cntpct] [hz=N] [epoch=SECS] [stamp] [bti] -- PROGRAM [ARGS...]`.
+/// `[counter=cntvct|cntpct] [image=plain|cntpct] [hz=N] [epoch=SECS] [stamp] [bti] -- PROGRAM
+/// [ARGS...]`.
 #[derive(Debug)]
 struct Cmdline<'a> {
     source: CounterSource,
+    /// Which image processes get: the plain one, or the one whose straight
+    /// paths read CNTPCT_EL0 (`loader::cntpct`).
+    image: &'static str,
     hz: u64,
     epoch: Option<u64>,
     stamp: bool,
@@ -69,6 +73,7 @@ struct Cmdline<'a> {
 fn parse(cmdline: &str) -> Result<Cmdline<'_>, &str> {
     let mut c = Cmdline {
         source: CounterSource::Virtual,
+        image: "plain",
         hz: DEFAULT_HZ,
         epoch: None,
         stamp: false,
@@ -83,6 +88,8 @@ fn parse(cmdline: &str) -> Result<Cmdline<'_>, &str> {
             _ if word == "bti" => c.bti = true,
             Some(("counter", "cntvct")) => c.source = CounterSource::Virtual,
             Some(("counter", "cntpct")) => c.source = CounterSource::Physical,
+            Some(("image", "plain")) => c.image = "plain",
+            Some(("image", "cntpct")) => c.image = "cntpct",
             Some(("hz", n)) => {
                 c.hz = n
                     .parse()
@@ -146,7 +153,9 @@ extern "C" fn kmain() -> ! {
         CounterSource::Physical => "cntpct",
     };
     kprintln!(
-        "boot counter={counter_name} frequency={frequency} hz={} epoch={epoch} stamp={} bti={}",
+        "boot counter={counter_name} image={} frequency={frequency} hz={} epoch={epoch} stamp={} \
+         bti={}",
+        cmd.image,
         cmd.hz,
         cmd.stamp as u8,
         cmd.bti as u8
@@ -160,7 +169,19 @@ extern "C" fn kmain() -> ! {
         panic!("no program `{name}` embedded");
     };
     let vvar = core::ptr::addr_of!(VVAR) as usize;
-    let exec = process::exec(name, program.bytes, &cmd.argv, vvar, counter, cmd.bti);
+    let image = match cmd.image {
+        "cntpct" => loader::cntpct::IMAGE_PADDED,
+        _ => loader::IMAGE_PADDED,
+    };
+    let exec = process::exec(
+        name,
+        program.bytes,
+        &cmd.argv,
+        vvar,
+        image,
+        counter,
+        cmd.bti,
+    );
     let (process, mut frame) = match exec {
         Ok(p) => p,
         Err(e) => panic!("exec: {e}"),

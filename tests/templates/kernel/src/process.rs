@@ -2,7 +2,8 @@
 //! state the system calls keep (break, mmap area, signals).
 //!
 //! The vDSO part is all `loader`: [`Layout`] says where the data page and
-//! the image go, [`loader::IMAGE_PADDED`]'s own frames are mapped read +
+//! the image go, the image's own frames ([`loader::IMAGE_PADDED`], or
+//! [`loader::cntpct::IMAGE_PADDED`] with `image=cntpct`) are mapped read +
 //! execute (the kernel is mapped one to one, so their addresses are their
 //! frames), the kernel's one data page is mapped read-only, and
 //! `layout.at_sysinfo_ehdr()` goes into the auxiliary vector. The ELF checks
@@ -15,7 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::CStr;
 
-use loader::{Layout, IMAGE_PADDED, IMAGE_PAGES, PAGE_SIZE};
+use loader::{Layout, IMAGE_PAGES, PAGE_SIZE};
 use vdso_exec_core::{elf, stack};
 
 use crate::mm::{self, Perm, PAGE};
@@ -73,6 +74,7 @@ pub fn exec(
     file: &[u8],
     argv: &[&str],
     data_page: usize,
+    image: &'static [u8],
     counter: u64,
     bti: bool,
 ) -> Result<(Process, TrapFrame), String> {
@@ -103,7 +105,7 @@ pub fn exec(
     mm::map_user(layout.data_page, data_page, Perm::RO).map_err(vdso_err)?;
     let image_perm = if bti { Perm::RX_GUARDED } else { Perm::RX };
     for page in 0..IMAGE_PAGES {
-        let frame = IMAGE_PADDED.as_ptr() as usize + page * PAGE_SIZE;
+        let frame = image.as_ptr() as usize + page * PAGE_SIZE;
         mm::map_user(layout.image + page * PAGE_SIZE, frame, image_perm).map_err(vdso_err)?;
     }
 
