@@ -4,13 +4,13 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x6cc;
+pub const VDSO_CLOCK_GETTIME: usize = 0x6b4;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x734;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x71c;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x7a0;
+pub const VDSO_GETTIMEOFDAY: usize = 0x788;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
-pub const VDSO_CLOCK_GETRES: usize = 0x64c;
+pub const VDSO_CLOCK_GETRES: usize = 0x634;

@@ -7,7 +7,7 @@
 pub const KERNEL_CLOCK_GETTIME: usize = 0x880;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0x988;
+pub const KERNEL_GETTIMEOFDAY: usize = 0x990;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
 pub const KERNEL_CLOCK_GETRES: usize = 0x7fc;
@@ -22,7 +22,7 @@ pub const VDSO_CLOCK_GETTIME: usize = 0x880;
 pub const VDSO_CLOCK_GETTIME64: usize = 0x880;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x988;
+pub const VDSO_GETTIMEOFDAY: usize = 0x990;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
 pub const VDSO_CLOCK_GETRES: usize = 0x7fc;
@@ -30,14 +30,14 @@ pub const VDSO_CLOCK_GETRES: usize = 0x7fc;
 /// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of
 /// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into
 /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).
-pub const CNTVCT_READS: [usize; 4] = [0x660, 0x738, 0x908, 0x9a4];
+pub const CNTVCT_READS: [usize; 4] = [0x604, 0x738, 0x8cc, 0x9ac];
 
 /// Offsets of the [`CNTVCT_READS`] inside the exports: the straight
 /// paths' counter reads, which [`crate::cntpct`] patches into
 /// `isb; mrs xN, cntpct_el0`.
-pub const STRAIGHT_READS: [usize; 2] = [0x908, 0x9a4];
+pub const STRAIGHT_READS: [usize; 2] = [0x8cc, 0x9ac];
 
 /// Offsets of the straight paths' `eor xN, xM, #(CLOCKMODE_ARCHTIMER << 32)`:
 /// their one test of `clock_mode`, which [`crate::cntpct`] patches to
 /// test for `CLOCKMODE_CNTPCT`.
-pub const STRAIGHT_MODE_TESTS: [usize; 3] = [0x8bc, 0x8fc, 0x998];
+pub const STRAIGHT_MODE_TESTS: [usize; 3] = [0x8c0, 0x94c, 0x9a0];

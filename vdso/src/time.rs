@@ -279,16 +279,17 @@ enum Slot<'a> {
 #[inline(always)]
 fn slot<'a, C: Counter + ?Sized>(page: &'a DataPage, clock: i32, counter: &C) -> Option<Slot<'a>> {
     let id = clock_index(clock)?;
-    // The counter clocks first, as the commonest calls. (`MONOTONIC_RAW` is
-    // one id, but `id == 4` would let the compiler specialise a second copy
-    // of `hres` for it.) Both counter-based `vdso_data`s go through one copy
-    // of `hres`.
+    // The commonest calls first: the high-resolution clocks, then the
+    // coarse ones (whose whole read is a few instructions, so one set test
+    // more would show), then `MONOTONIC_RAW`. (It is one id, but `id == 4`
+    // would let the compiler specialise a second copy of `hres` for it.)
+    // Both counter-based `vdso_data`s go through one copy of `hres`.
     let (vd, coarse) = if counter.in_set(clock::HRES_MASK, id) {
         (&page.data[CS_HRES_COARSE], false)
-    } else if counter.in_set(clock::RAW_MASK, id) {
-        (&page.data[CS_RAW], false)
     } else if counter.in_set(clock::COARSE_MASK, id) {
         (&page.data[CS_HRES_COARSE], true)
+    } else if counter.in_set(clock::RAW_MASK, id) {
+        (&page.data[CS_RAW], false)
     } else {
         return None;
     };
