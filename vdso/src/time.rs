@@ -530,6 +530,14 @@ pub const ODD_OR_MODE: u64 = 0xffff_ffff_0000_0001;
 /// `CLOCKMODE_ARCHTIMER`: what the straight path serves.
 pub const EVEN_ARCHTIMER: u64 = (CLOCKMODE_ARCHTIMER as u32 as u64) << 32;
 
+/// Opens a straight path's seqlock round: the [`Counter::seq_and_mode`]
+/// word, if `seq` is even and `clock_mode` is `CLOCKMODE_ARCHTIMER`.
+#[inline(always)]
+fn open_round<C: Counter + ?Sized>(vd: &VdsoData, counter: &C) -> Option<u64> {
+    let begin = counter.seq_and_mode(vd);
+    counter.even_archtimer(begin).then_some(begin)
+}
+
 /// [`hres`]'s straight path: one seqlock round, `CLOCKMODE_ARCHTIMER` only,
 /// and one combined test of everything that makes the answer exact without
 /// more arithmetic, so that the common case pays one branch for all of it.
@@ -560,12 +568,11 @@ fn hres_straight<C: Counter + ?Sized>(
     base: &VdsoTimestamp,
     counter: &C,
 ) -> Once<Timespec> {
-    let begin = counter.seq_and_mode(vd);
     // A writer at work, or a mode other than ARCHTIMER: the counter is not
     // read (under `NONE` it may not be readable at EL0 at all).
-    if !counter.even_archtimer(begin) {
+    let Some(begin) = open_round(vd, counter) else {
         return Once::Skipped;
-    }
+    };
     let cycles = counter.read_unordered(CounterSource::Virtual);
     let snap = counter.snapshot(vd, base);
     // The data loads are complete before `seq` is read again.
@@ -695,10 +702,9 @@ fn coarse_straight<C: Counter + ?Sized>(
     base: &VdsoTimestamp,
     counter: &C,
 ) -> Once<Timespec> {
-    let begin = counter.seq_and_mode(vd);
-    if !counter.even_archtimer(begin) {
+    let Some(begin) = open_round(vd, counter) else {
         return Once::Skipped;
-    }
+    };
     let (sec, nsec) = counter.basetime(base);
     // The data loads are complete before `seq` is read again.
     fence(Ordering::Acquire);

@@ -64,21 +64,7 @@ pub struct ArchCounter;
 impl Counter for ArchCounter {
     #[inline(always)]
     fn read(&self, source: CounterSource) -> u64 {
-        let cycles: u64;
-        match source {
-            // SAFETY: `isb` stops the counter being read speculatively, before
-            // the data-page loads that precede it in program order; `mrs`
-            // reads a register EL0 may read whenever the kernel chose this
-            // clock mode. No memory or stack is touched.
-            CounterSource::Virtual => unsafe {
-                asm!("isb", "mrs {c}, cntvct_el0", c = out(reg) cycles, options(nostack));
-            },
-            // SAFETY: as above, for the physical counter, which the kernel
-            // opened to EL0 (CNTKCTL_EL1.EL0PCTEN) when it chose this mode.
-            CounterSource::Physical => unsafe {
-                asm!("isb", "mrs {c}, cntpct_el0", c = out(reg) cycles, options(nostack));
-            },
-        }
+        let cycles = self.read_unordered(source);
         // SAFETY: Linux's `arch_counter_enforce_ordering`: a load that depends
         // on the counter value (`sp + (cycles ^ cycles)`, i.e. `sp`), so the
         // later re-read of `seq` cannot complete before the counter read. It
@@ -141,12 +127,15 @@ impl Counter for ArchCounter {
     fn read_unordered(&self, source: CounterSource) -> u64 {
         let cycles: u64;
         match source {
-            // SAFETY: as in `read`, without the ordering load (the caller
-            // orders the counter read by `seq_and_mode_after`).
+            // SAFETY: `isb` stops the counter being read speculatively, before
+            // the data-page loads that precede it in program order; `mrs`
+            // reads a register EL0 may read whenever the kernel chose this
+            // clock mode. No memory or stack is touched.
             CounterSource::Virtual => unsafe {
                 asm!("isb", "mrs {c}, cntvct_el0", c = out(reg) cycles, options(nostack));
             },
-            // SAFETY: as in `read`, for the physical counter.
+            // SAFETY: as above, for the physical counter, which the kernel
+            // opened to EL0 (CNTKCTL_EL1.EL0PCTEN) when it chose this mode.
             CounterSource::Physical => unsafe {
                 asm!("isb", "mrs {c}, cntpct_el0", c = out(reg) cycles, options(nostack));
             },
