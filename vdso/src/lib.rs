@@ -8,7 +8,9 @@
 //! - [`data`]: the Linux 6.12 arm64 data-page layout, the one contract between
 //!   a kernel (writer) and the image (reader);
 //! - [`time`]: the portable time algorithm, unit-tested on the host against a
-//!   simulated counter and page.
+//!   simulated counter and page;
+//! - [`random`]: the portable getrandom algorithm and ChaCha20, unit-tested
+//!   the same way (not exported by the image yet).
 //!
 //! Everything architecture-specific (counter reads, `svc` fallbacks,
 //! `__kernel_rt_sigreturn`) lives in one arch module.
@@ -18,6 +20,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod data;
+pub mod random;
 pub mod time;
 
 // The arch module defines `__kernel_rt_sigreturn` in `global_asm!`: only the

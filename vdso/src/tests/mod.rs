@@ -458,6 +458,7 @@ fn linux_64_bit_product(delta: u64, mult: u32, nsec: u64) -> Option<u64> {
 mod clock_mode;
 mod clocks;
 mod fallbacks;
+mod getrandom;
 mod product;
 mod random_pages;
 mod scale;

@@ -1,0 +1,418 @@
+//! The portable getrandom algorithm: Linux 6.12's `lib/vdso/getrandom.c` in
+//! Rust (issue 16's first part; the image does not export it yet).
+//!
+//! A "fast key erasure" RNG over ChaCha20, as the kernel's own getrandom:
+//! each thread's state (memory the libc mapped with the flags the params
+//! call gives) holds a key and a batch of output; the key is reseeded through
+//! the real syscall whenever the kernel's RNG generation (`vdso_rng_data`,
+//! [`VdsoRngData`]) moved, and replaced after every batch, so bytes already
+//! handed out can never be recomputed from the state. Everything this cannot
+//! do goes to the syscall with the caller's own arguments.
+//!
+//! Nothing here knows about aarch64: the ChaCha20 block function and the
+//! syscall come in through [`Random`], so the host tests run this exact code
+//! against a portable ChaCha20 ([`chacha20_blocks`]) and a simulated
+//! kernel. In the image the block function is the arch's, which keeps the
+//! key out of the stack.
+//!
+//! Differences from Linux, each on purpose:
+//! - A NULL or misaligned state (not 8-byte aligned; libcs hand out
+//!   8-aligned slices of their mapping) goes to the syscall, where Linux's
+//!   image would fault or read it unaligned; a NULL params pointer gets
+//!   `-EFAULT`.
+//! - A `pos` beyond the batch (a corrupted state) reads as an empty batch,
+//!   where Linux's would copy from beyond it.
+
+use core::mem::{align_of, offset_of, size_of};
+use core::ptr;
+use core::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use crate::data::{VdsoRngData, PAGE_SIZE};
+
+/// Bytes in one ChaCha20 block.
+pub const CHACHA_BLOCK_SIZE: usize = 64;
+/// Bytes in a ChaCha20 key.
+pub const CHACHA_KEY_SIZE: usize = 32;
+/// Bytes of buffered output in a [`State`]: one and a half blocks.
+pub const BATCH_SIZE: usize = CHACHA_BLOCK_SIZE * 3 / 2;
+
+/// `GRND_NONBLOCK` (`include/uapi/linux/random.h`).
+pub const GRND_NONBLOCK: u32 = 0x1;
+/// `GRND_RANDOM`.
+pub const GRND_RANDOM: u32 = 0x2;
+/// `GRND_INSECURE`.
+pub const GRND_INSECURE: u32 = 0x4;
+/// `PROT_READ | PROT_WRITE`: how the libc maps the states.
+pub const STATE_PROT: u32 = 0x1 | 0x2;
+/// `MAP_DROPPABLE | MAP_ANONYMOUS` (0x08 | 0x20): wiped under memory
+/// pressure and on fork, never in a core dump.
+pub const STATE_MAP_FLAGS: u32 = 0x08 | 0x20;
+/// `EFAULT`.
+pub const EFAULT: isize = 14;
+/// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`): the most one call hands
+/// out.
+pub const MAX_RW_COUNT: usize = i32::MAX as usize & !(PAGE_SIZE - 1);
+
+/// `struct vgetrandom_state` (`include/vdso/getrandom.h`): one thread's
+/// state, 144 bytes, in memory the libc mapped. The kernel may zero it at
+/// any moment (`MAP_DROPPABLE`); a zero `generation` then forces a reseed.
+#[repr(C)]
+#[derive(Debug)]
+pub struct State {
+    /// `batch` (the first [`BATCH_SIZE`] bytes: output not yet handed out,
+    /// from `pos` on) and `key` (the last [`CHACHA_KEY_SIZE`]), filled
+    /// together by one two-block call of the block function.
+    pub batch_key: [AtomicU8; BATCH_SIZE + CHACHA_KEY_SIZE],
+    /// The kernel RNG's generation when `key` was seeded.
+    pub generation: AtomicU64,
+    /// Offset into `batch` of the next byte to hand out.
+    pub pos: AtomicU8,
+    /// Set while a call works on this state (a signal handler that calls
+    /// in again goes to the syscall).
+    pub in_use: AtomicBool,
+    /// Padding to the struct's 8-byte alignment.
+    pub padding: [AtomicU8; 6],
+}
+
+const _: () = {
+    assert!(size_of::<State>() == 144);
+    assert!(offset_of!(State, generation) == 128);
+    assert!(offset_of!(State, pos) == 136);
+    assert!(offset_of!(State, in_use) == 137);
+    assert!(size_of::<OpaqueParams>() == 64);
+};
+
+/// `struct vgetrandom_opaque_params` (`include/uapi/linux/random.h`): what
+/// the params call tells the libc about the states to allocate.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpaqueParams {
+    /// `sizeof(struct vgetrandom_state)`.
+    pub size_of_opaque_state: u32,
+    /// `prot` for `mmap(2)`.
+    pub mmap_prot: u32,
+    /// `flags` for `mmap(2)`.
+    pub mmap_flags: u32,
+    /// Zero.
+    pub reserved: [u32; 13],
+}
+
+/// The arch's part: the ChaCha20 block function and the syscall.
+pub trait Random {
+    /// Linux's `__arch_chacha20_blocks_nostack`: `nblocks` (at least 1)
+    /// blocks of ChaCha20 with `key`, nonce 0 and the 64-bit block counter
+    /// `counter` (low word first), written to `dst`; `counter` is advanced
+    /// by `nblocks`. The image's version touches no stack and no memory
+    /// but its arguments.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for `nblocks * 64` bytes of writes and `key` for 8
+    /// words of reads; they may overlap only as `dst` = the state's
+    /// `batch_key` and `key` = its key (the key is read before it is
+    /// overwritten).
+    unsafe fn chacha20_blocks(
+        &self,
+        dst: *mut u8,
+        key: *const u32,
+        counter: &mut [u32; 2],
+        nblocks: usize,
+    );
+
+    /// The real `getrandom(2)` syscall: bytes written, or a negative errno.
+    ///
+    /// # Safety
+    ///
+    /// None beyond the syscall's own: the kernel checks `buffer`.
+    unsafe fn getrandom_syscall(&self, buffer: *mut u8, len: usize, flags: u32) -> isize;
+}
+
+/// Linux's `__cvdso_getrandom_data`: fills `buffer` with `len` random bytes
+/// (at most [`MAX_RW_COUNT`]) from the state at `opaque_state`, or answers
+/// as the syscall. With `buffer` NULL, `len` and `flags` 0 and `opaque_len`
+/// `usize::MAX`, it writes [`OpaqueParams`] to `opaque_state` and returns 0
+/// instead.
+///
+/// # Safety
+///
+/// As Linux's: `buffer` is valid for `len` bytes of writes (or the syscall
+/// answers for it), and `opaque_state`, when not NULL, points to
+/// `opaque_len` bytes this thread owns (a [`State`], or 64 bytes for the
+/// params call).
+pub unsafe fn getrandom<R: Random + ?Sized>(
+    rng: &VdsoRngData,
+    arch: &R,
+    buffer: *mut u8,
+    len: usize,
+    flags: u32,
+    opaque_state: *mut u8,
+    opaque_len: usize,
+) -> isize {
+    if opaque_len == usize::MAX && buffer.is_null() && len == 0 && flags == 0 {
+        if opaque_state.is_null() {
+            return -EFAULT;
+        }
+        let params = OpaqueParams {
+            size_of_opaque_state: size_of::<State>() as u32,
+            mmap_prot: STATE_PROT,
+            mmap_flags: STATE_MAP_FLAGS,
+            reserved: [0; 13],
+        };
+        // SAFETY: the caller's contract: `opaque_state` is 64 writable bytes
+        // (not NULL: checked above), in any alignment.
+        unsafe { opaque_state.cast::<OpaqueParams>().write_unaligned(params) };
+        return 0;
+    }
+    // The state must not straddle a page: pages can be zeroed at any time.
+    if (opaque_state as usize & (PAGE_SIZE - 1)) + size_of::<State>() > PAGE_SIZE {
+        return -EFAULT;
+    }
+    // SAFETY: the caller's contract, checked for size, alignment and NULL.
+    let state = match unsafe { usable_state(opaque_state, opaque_len) } {
+        Some(state) if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) == 0 => state,
+        // Unknown flags, a state of another size (CRIU) or place: the kernel.
+        // SAFETY: the syscall checks its arguments.
+        _ => return unsafe { arch.getrandom_syscall(buffer, len, flags) },
+    };
+    // Before the kernel's RNG is ready, every call must reach it (the flags
+    // decide whether it blocks), even with `len` 0.
+    if rng.is_ready.load(Ordering::Relaxed) == 0 {
+        // SAFETY: the syscall checks its arguments.
+        return unsafe { arch.getrandom_syscall(buffer, len, flags) };
+    }
+    if len == 0 {
+        return 0;
+    }
+    // Re-entered from a signal handler on this thread: the syscall fills the
+    // buffer without touching the state.
+    if state.in_use.load(Ordering::Relaxed) {
+        // SAFETY: the syscall checks its arguments.
+        return unsafe { arch.getrandom_syscall(buffer, len, flags) };
+    }
+    state.in_use.store(true, Ordering::Relaxed);
+    // SAFETY: the caller's contract on `buffer`, passed on.
+    match unsafe { fill(rng, arch, state, buffer, len.min(MAX_RW_COUNT)) } {
+        Some(done) => done as isize,
+        // SAFETY: the syscall checks its arguments.
+        None => unsafe { arch.getrandom_syscall(buffer, len, flags) },
+    }
+}
+
+/// `opaque_state` as a [`State`], or `None` if it is not one this can use:
+/// NULL, misaligned, or `opaque_len` another size.
+///
+/// # Safety
+///
+/// `opaque_state`, when not NULL, points to `opaque_len` bytes this thread
+/// owns.
+unsafe fn usable_state<'a>(opaque_state: *mut u8, opaque_len: usize) -> Option<&'a State> {
+    let usable = !opaque_state.is_null()
+        && (opaque_state as usize).is_multiple_of(align_of::<State>())
+        && opaque_len == size_of::<State>();
+    // SAFETY: non-null, aligned, and the caller's `opaque_len` bytes; every
+    // field of `State` is an atomic, so any bytes are a valid `State`.
+    usable.then(|| unsafe { &*opaque_state.cast::<State>() })
+}
+
+/// Fills `buffer` with `len` bytes from `state` (in use), reseeding it
+/// first if the kernel's RNG moved on; `None` if the syscall must answer
+/// instead (the reseed failed, or the generation moved again during the
+/// call, twice). Clears `in_use` either way.
+///
+/// # Safety
+///
+/// `buffer` is valid for `len` bytes of writes.
+unsafe fn fill<R: Random + ?Sized>(
+    rng: &VdsoRngData,
+    arch: &R,
+    state: &State,
+    buffer: *mut u8,
+    len: usize,
+) -> Option<usize> {
+    let mut counter = [0u32; 2];
+    let mut have_retried = false;
+    loop {
+        // SAFETY: the caller's contract.
+        if !unsafe { reseed_if_moved(rng, arch, state) } {
+            return None;
+        }
+        // SAFETY: the caller's contract.
+        unsafe { stream(arch, state, buffer, len, &mut counter) };
+        // The state was written last; now learn whether the kernel's RNG
+        // reseeded meanwhile, or the state was zeroed or forked (its
+        // `generation` never equals the kernel's then, which is never 0).
+        compiler_fence(Ordering::SeqCst);
+        if state.generation.load(Ordering::Relaxed) == rng.generation.load(Ordering::Relaxed) {
+            state.in_use.store(false, Ordering::Relaxed);
+            return Some(len);
+        }
+        // Once more from the start with a new key, then the syscall: a
+        // bound against low memory or a user force-reseeding the RNG.
+        if have_retried {
+            state.in_use.store(false, Ordering::Relaxed);
+            return None;
+        }
+        have_retried = true;
+    }
+}
+
+/// Reseeds `state`'s key through the syscall if its generation is not the
+/// kernel's; `false` (state invalidated, `in_use` cleared) if that failed.
+///
+/// # Safety
+///
+/// `state` is in use by this call.
+unsafe fn reseed_if_moved<R: Random + ?Sized>(rng: &VdsoRngData, arch: &R, state: &State) -> bool {
+    let current = rng.generation.load(Ordering::Relaxed);
+    if state.generation.load(Ordering::Relaxed) == current {
+        return true;
+    }
+    // The generation first: a fork after this line gives parent and child
+    // different syscall bytes; one before the syscall could give both the
+    // same bytes and the same generation.
+    state.generation.store(current, Ordering::Relaxed);
+    // The syscall is not performed before the generation load (pairs with
+    // the kernel's release store of it).
+    fence(Ordering::Acquire);
+    let key = state.batch_key[BATCH_SIZE..]
+        .as_ptr()
+        .cast::<u8>()
+        .cast_mut();
+    // SAFETY: `key` is the state's 32 key bytes, ours while `in_use`.
+    if unsafe { arch.getrandom_syscall(key, CHACHA_KEY_SIZE, 0) } != CHACHA_KEY_SIZE as isize {
+        state.generation.store(0, Ordering::Relaxed);
+        // Cleared only after the last write to the state.
+        state.in_use.store(false, Ordering::Relaxed);
+        return false;
+    }
+    // An empty batch: the next bytes come from the new key.
+    state.pos.store(BATCH_SIZE as u8, Ordering::Relaxed);
+    true
+}
+
+/// Writes `len` bytes of `state`'s stream to `buffer`: what is left of the
+/// batch, whole blocks straight into the buffer, then the rest from a new
+/// batch, whose refill also replaces the key (fast key erasure).
+///
+/// # Safety
+///
+/// `buffer` is valid for `len` bytes of writes; `state` is in use by this
+/// call.
+unsafe fn stream<R: Random + ?Sized>(
+    arch: &R,
+    state: &State,
+    mut buffer: *mut u8,
+    mut len: usize,
+    counter: &mut [u32; 2],
+) {
+    let batch_key = state.batch_key.as_ptr().cast::<u8>().cast_mut();
+    // SAFETY: inside `batch_key`.
+    let key = unsafe { batch_key.add(BATCH_SIZE) }
+        .cast::<u32>()
+        .cast_const();
+    loop {
+        let pos = usize::from(state.pos.load(Ordering::Relaxed)).min(BATCH_SIZE);
+        let take = (BATCH_SIZE - pos).min(len);
+        // SAFETY: `take` bytes from `pos` lie inside the batch and inside
+        // the caller's buffer.
+        unsafe { copy_and_zero_source(buffer, batch_key.add(pos), take) };
+        state.pos.store((pos + take) as u8, Ordering::Relaxed);
+        // At most `len` bytes on (wrapping: never dereferenced past it).
+        buffer = buffer.wrapping_add(take);
+        len -= take;
+        if len == 0 {
+            return;
+        }
+        let nblocks = len / CHACHA_BLOCK_SIZE;
+        if nblocks > 0 {
+            // SAFETY: `nblocks` whole blocks fit in the `len` bytes left.
+            unsafe { arch.chacha20_blocks(buffer, key, counter, nblocks) };
+            buffer = buffer.wrapping_add(nblocks * CHACHA_BLOCK_SIZE);
+            len -= nblocks * CHACHA_BLOCK_SIZE;
+        }
+        // SAFETY: `batch_key` is two blocks; the key is read before the
+        // block function overwrites it.
+        unsafe { arch.chacha20_blocks(batch_key, key, counter, 2) };
+        state.pos.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Copies `len` bytes from `src` to `dst` and zeroes them at `src` as it
+/// goes (Linux's `memcpy_and_zero_src`): output, once handed out, is gone
+/// from the state. Byte by byte with volatile stores, so the compiler can
+/// neither drop the zeroing nor call `memcpy`.
+///
+/// # Safety
+///
+/// `dst` is valid for `len` bytes of writes, `src` for reads and writes;
+/// they do not overlap.
+unsafe fn copy_and_zero_source(dst: *mut u8, src: *mut u8, len: usize) {
+    for i in 0..len {
+        // SAFETY: `i < len`: inside both, per the contract.
+        unsafe {
+            ptr::write_volatile(dst.add(i), ptr::read_volatile(src.add(i)));
+            ptr::write_volatile(src.add(i), 0);
+        }
+    }
+}
+
+/// `"expand 32-byte k"`, ChaCha's constant words.
+const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
+
+/// One ChaCha20 block (RFC 8439 §2.3) of the 16-word input `state`.
+pub fn chacha20_block(state: &[u32; 16]) -> [u8; CHACHA_BLOCK_SIZE] {
+    let mut x = *state;
+    for _ in 0..10 {
+        for [a, b, c, d] in [
+            [0, 4, 8, 12],
+            [1, 5, 9, 13],
+            [2, 6, 10, 14],
+            [3, 7, 11, 15],
+            [0, 5, 10, 15],
+            [1, 6, 11, 12],
+            [2, 7, 8, 13],
+            [3, 4, 9, 14],
+        ] {
+            quarter_round(&mut x, a, b, c, d);
+        }
+    }
+    let mut out = [0; CHACHA_BLOCK_SIZE];
+    for (i, word) in x
+        .iter()
+        .zip(state)
+        .map(|(x, s)| x.wrapping_add(*s))
+        .enumerate()
+    {
+        out[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
+    }
+    out
+}
+
+/// ChaCha's quarter round on words `a`, `b`, `c`, `d` of `x`.
+fn quarter_round(x: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(16);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(12);
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(8);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(7);
+}
+
+/// The portable [`Random::chacha20_blocks`]: `dst.len() / 64` blocks with
+/// `key`, nonce 0 and the 64-bit counter `counter` (low word first, the
+/// carry going into the high word), which is advanced. The host tests'
+/// block function and the reference for the arch's.
+pub fn chacha20_blocks(dst: &mut [u8], key: &[u32; 8], counter: &mut [u32; 2]) {
+    for block in dst.chunks_exact_mut(CHACHA_BLOCK_SIZE) {
+        let mut input = [0u32; 16];
+        input[..4].copy_from_slice(&SIGMA);
+        input[4..12].copy_from_slice(key);
+        input[12] = counter[0];
+        input[13] = counter[1];
+        block.copy_from_slice(&chacha20_block(&input));
+        let next = (u64::from(counter[1]) << 32 | u64::from(counter[0])).wrapping_add(1);
+        *counter = [next as u32, (next >> 32) as u32];
+    }
+}
