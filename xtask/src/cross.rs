@@ -24,14 +24,16 @@ pub const KERNEL: &str = "-C relocation-model=static -C target-feature=+crt-stat
 
 /// The aarch64 programs Debian's clippy lints, besides the kernel: the exec
 /// harness, the probe, the drop-in test, the hostile-kernel test, the
-/// benchmark, the seqlock stress test, the Rust client and the VM's init.
-const LINTED_PROGRAMS: [&str; 8] = [
+/// benchmark, the seqlock stress test, the ChaCha20 check, the Rust client and
+/// the VM's init.
+const LINTED_PROGRAMS: [&str; 9] = [
     "vdso-exec",
     "vdso-probe",
     "vdso-dropin",
     "vdso-hostile",
     "vdso-bench",
     "vdso-stress",
+    "vdso-chacha",
     "vdso-rust-client",
     "vdso-vm-init",
 ];

@@ -156,6 +156,21 @@ fn chacha20_block_is_rfc_8439s_test_vector() {
 }
 
 #[test]
+fn the_nonce_0_stream_of_the_zero_key_is_rfc_8439s() {
+    // RFC 8439 appendix A.1, test vectors 1 and 2: key 0, nonce 0, block counters 0 and 1.
+    let want = "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7\
+                da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586\
+                9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed\
+                29b721769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f";
+    let mut out = [0; 128];
+    let mut counter = [0; 2];
+    chacha20_blocks(&mut out, &[0; 8], &mut counter);
+    let got: String = out.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, want);
+    assert_eq!(counter, [2, 0]);
+}
+
+#[test]
 fn the_block_counter_carries_into_its_second_word() {
     // As Linux's vdso_test_chacha: a counter two blocks below 2^32 runs across the carry, and
     // the blocks equal those made from the carried counter directly.
