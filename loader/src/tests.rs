@@ -858,3 +858,102 @@ fn the_cntpct_image_reads_cntpct_and_tests_for_its_mode_on_the_straight_paths_on
     assert_eq!(cntpct::IMAGE_PADDED.len() % PAGE_SIZE, 0);
     assert_eq!(cntpct::IMAGE_PADDED.as_ptr() as usize % PAGE_SIZE, 0);
 }
+
+/// The getrandom syscall and block function of a kernel, for the vDSO's
+/// algorithm run on a page this writer publishes: counts the syscalls.
+#[derive(Default)]
+struct RngKernel {
+    syscalls: Cell<usize>,
+}
+
+impl vdso::random::Random for RngKernel {
+    unsafe fn chacha20_blocks(
+        &self,
+        dst: *mut u8,
+        key: *const u32,
+        counter: &mut [u32; 2],
+        n: usize,
+    ) {
+        // SAFETY: the trait's contract; the key is copied before `dst` is written.
+        let key: [u32; 8] = unsafe { key.cast::<[u32; 8]>().read_unaligned() };
+        let mut out = std::vec![0; n * 64];
+        vdso::random::chacha20_blocks(&mut out, &key, counter);
+        // SAFETY: the trait's contract.
+        unsafe { core::ptr::copy_nonoverlapping(out.as_ptr(), dst, out.len()) };
+    }
+
+    unsafe fn getrandom_syscall(&self, buffer: *mut u8, len: usize, _flags: u32) -> isize {
+        self.syscalls.set(self.syscalls.get() + 1);
+        // SAFETY: the tests pass real buffers.
+        unsafe { core::ptr::write_bytes(buffer, 0x42, len) };
+        len as isize
+    }
+}
+
+/// A page-aligned page for a getrandom state.
+#[repr(C, align(4096))]
+struct StatePage([u8; PAGE_SIZE]);
+
+/// The vDSO's getrandom of 16 bytes on `page` with the state in `state`.
+fn vdso_getrandom(page: &DataPage, k: &RngKernel, state: &mut StatePage) -> isize {
+    let mut buf = [0u8; 16];
+    // SAFETY: the buffer and the state page are ours; 144 is the state's size.
+    unsafe {
+        vdso::random::getrandom(
+            &page.rng,
+            k,
+            buf.as_mut_ptr(),
+            16,
+            0,
+            state.0.as_mut_ptr(),
+            144,
+        )
+    }
+}
+
+#[test]
+fn the_writer_publishes_rng_generations_that_are_never_0_and_ready_last() {
+    let page = page();
+    page.rng.generation.store(77, Ordering::Relaxed);
+    page.rng.is_ready.store(1, Ordering::Relaxed);
+    let mut writer = Writer::new(&page, config(1000)).unwrap();
+    assert_eq!(
+        page.rng.generation.load(Ordering::Relaxed),
+        0,
+        "Writer::new clears it"
+    );
+    assert_eq!(page.rng.is_ready.load(Ordering::Relaxed), 0);
+    writer.set_rng_ready();
+    assert_eq!(page.rng.generation.load(Ordering::Relaxed), 1);
+    assert_eq!(page.rng.is_ready.load(Ordering::Relaxed), 1);
+    assert_eq!(writer.rng_reseeded(), 2);
+    assert_eq!(page.rng.generation.load(Ordering::Relaxed), 2);
+    writer.set_rng_ready();
+    assert_eq!(
+        page.rng.generation.load(Ordering::Relaxed),
+        2,
+        "ready again changes nothing"
+    );
+}
+
+#[test]
+fn the_vdso_getrandom_reseeds_once_per_generation_the_writer_publishes() {
+    let page = page();
+    let mut writer = Writer::new(&page, config(1000)).unwrap();
+    let (k, mut state) = (RngKernel::default(), Box::new(StatePage([0; PAGE_SIZE])));
+    // Not ready: every call is the syscall.
+    assert_eq!(vdso_getrandom(&page, &k, &mut state), 16);
+    assert_eq!(k.syscalls.get(), 1);
+    writer.set_rng_ready();
+    for _ in 0..3 {
+        assert_eq!(vdso_getrandom(&page, &k, &mut state), 16);
+    }
+    assert_eq!(
+        k.syscalls.get(),
+        2,
+        "one reseed for generation 1, then none"
+    );
+    writer.rng_reseeded();
+    assert_eq!(vdso_getrandom(&page, &k, &mut state), 16);
+    assert_eq!(k.syscalls.get(), 3, "one reseed for generation 2");
+}

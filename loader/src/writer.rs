@@ -255,6 +255,8 @@ pub struct Writer<'a> {
     cycle_last: u64,
     bases: [Base; 5],
     timezone: Timezone,
+    /// The RNG generation last published (0: none yet).
+    rng_generation: u64,
 }
 
 impl<'a> Writer<'a> {
@@ -278,6 +280,7 @@ impl<'a> Writer<'a> {
             cycle_last: 0,
             bases: [Base::default(); 5],
             timezone: Timezone::default(),
+            rng_generation: 0,
         };
         writer.write(|page| {
             for vd in &page.data {
@@ -285,6 +288,8 @@ impl<'a> Writer<'a> {
             }
             page.ext.coarse_res.store(0, Ordering::Relaxed);
             page.ext.reserved.store(0, Ordering::Relaxed);
+            page.rng.generation.store(0, Ordering::Relaxed);
+            page.rng.is_ready.store(0, Ordering::Relaxed);
             writer.fill(page);
         });
         Ok(writer)
@@ -392,6 +397,40 @@ impl<'a> Writer<'a> {
     pub fn set_enabled(&mut self, enabled: bool) {
         self.enabled = enabled;
         self.flush();
+    }
+
+    /// Tells the page's getrandom state that the kernel's random pool is
+    /// ready (Linux's `crng_set_ready`): publishes a first generation if
+    /// [`rng_reseeded`](Writer::rng_reseeded) has not, then `is_ready`.
+    /// Until then every vDSO getrandom call makes the syscall. Call it only
+    /// if the kernel implements the getrandom syscall (the vDSO reseeds each
+    /// thread's key through it) and gives processes `MAP_DROPPABLE`
+    /// mappings, which fork and memory pressure wipe: without them a
+    /// forked child would repeat its parent's bytes.
+    pub fn set_rng_ready(&mut self) {
+        if self.rng_generation == 0 {
+            self.rng_reseeded();
+        }
+        self.page.rng.is_ready.store(1, Ordering::Relaxed);
+    }
+
+    /// Tells the page's getrandom state that the kernel's random pool was
+    /// reseeded (Linux's `crng_reseed`): every thread's key is reseeded
+    /// through the syscall at its next vDSO call. Returns the generation now
+    /// published, which is never 0 (the vDSO's "no key yet").
+    pub fn rng_reseeded(&mut self) -> u64 {
+        self.rng_generation = match self.rng_generation.wrapping_add(1) {
+            0 => 1,
+            next => next,
+        };
+        // Release: a reader that sees the new generation and then calls the
+        // syscall gets bytes from the reseeded pool (pairs with the vDSO's
+        // acquire fence).
+        self.page
+            .rng
+            .generation
+            .store(self.rng_generation, Ordering::Release);
+        self.rng_generation
     }
 
     /// The time of `clock` at `counter`, computed exactly as the vDSO computes

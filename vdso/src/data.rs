@@ -157,8 +157,9 @@ pub struct VdsoData {
 /// Linux ≥ 6.11's `struct vdso_rng_data` (`include/vdso/datapage.h`), which
 /// arm64 puts at `_vdso_data + __VDSO_RND_DATA_OFFSET` (480,
 /// `arch/arm64/include/asm/vdso/vsyscall.h`), right after the two
-/// `vdso_data`: the getrandom state. Our image does not read it yet and our
-/// loader does not write it; it is here so that nothing of ours lies on it.
+/// `vdso_data`: the kernel's side of getrandom. The loader's writer
+/// publishes it (`Writer::set_rng_ready`, `Writer::rng_reseeded`), and
+/// `random::getrandom` reads it; the image does not export that yet.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VdsoRngData {

@@ -22,6 +22,10 @@
 //!   `-EFAULT`.
 //! - A `pos` beyond the batch (a corrupted state) reads as an empty batch,
 //!   where Linux's would copy from beyond it.
+//! - A page that says "ready" with generation 0 (no kernel writes that: its
+//!   generations start at 1) sends every call to the syscall: a fresh,
+//!   zeroed state has generation 0 too, and would otherwise be used with an
+//!   all-zero key.
 
 use core::mem::{align_of, offset_of, size_of};
 use core::ptr;
@@ -257,13 +261,19 @@ unsafe fn fill<R: Random + ?Sized>(
 }
 
 /// Reseeds `state`'s key through the syscall if its generation is not the
-/// kernel's; `false` (state invalidated, `in_use` cleared) if that failed.
+/// kernel's; `false` (`in_use` cleared, the state invalidated if it was
+/// touched) if that failed or the kernel's generation is 0.
 ///
 /// # Safety
 ///
 /// `state` is in use by this call.
 unsafe fn reseed_if_moved<R: Random + ?Sized>(rng: &VdsoRngData, arch: &R, state: &State) -> bool {
     let current = rng.generation.load(Ordering::Relaxed);
+    if current == 0 {
+        // Not a generation any kernel publishes (module docs).
+        state.in_use.store(false, Ordering::Relaxed);
+        return false;
+    }
     if state.generation.load(Ordering::Relaxed) == current {
         return true;
     }

@@ -341,6 +341,22 @@ fn what_the_state_cannot_serve_goes_to_the_syscall_with_the_callers_arguments() 
 }
 
 #[test]
+fn a_ready_page_with_generation_0_never_serves_a_zero_key() {
+    // A fresh state has generation 0; so would this page: no reseed would happen.
+    let (k, mut page) = (Kernel::default(), page());
+    let rng = VdsoRngData::default();
+    rng.is_ready.store(1, Relaxed);
+    let mut buf = [0; 16];
+    assert_eq!(call(&rng, &k, &mut page, &mut buf, 0), 16);
+    assert_eq!(
+        *k.calls.borrow(),
+        [(16, 0)],
+        "the syscall, not a key from zeros"
+    );
+    assert!(!state(&page).in_use.load(Relaxed));
+}
+
+#[test]
 fn a_state_of_another_size_or_place_goes_to_the_syscall() {
     let (rng, k) = (ready(), Kernel::default());
     let mut page = page();
