@@ -139,7 +139,7 @@ pub trait Counter {
 
     /// `vd`'s `seq` (low half) and `clock_mode` (high half) as one word, as
     /// a little-endian 64-bit load of both gives them, with `seq` loaded
-    /// with acquire ordering: the opening of [`hres_straight`]'s seqlock
+    /// with acquire ordering: the opening of a straight path's seqlock
     /// round. The default loads them one by one; an arch may load the word
     /// with one acquire load.
     #[inline(always)]
@@ -170,7 +170,7 @@ pub trait Counter {
 
     /// [`Counter::seq_and_mode`] again, relaxed, but not performed before
     /// the counter read that returned `cycles`: the closing of
-    /// [`hres_straight`]'s round. aarch64 makes the load's address depend on
+    /// a straight path's round. aarch64 makes the load's address depend on
     /// `cycles`, which is Linux's `arch_counter_enforce_ordering` without
     /// the extra load. The default loads the two fields one by one.
     #[inline(always)]
