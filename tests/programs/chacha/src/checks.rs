@@ -23,7 +23,7 @@ const CANARY: usize = 64;
 
 /// The asm function on `dst` (whole blocks).
 fn asm_blocks(dst: &mut [u8], key: &[u32; 8], counter: &mut [u32; 2]) {
-    assert!(!dst.is_empty() && dst.len() % 64 == 0);
+    assert!(!dst.is_empty() && dst.len().is_multiple_of(64));
     // SAFETY: `dst` holds the blocks, `key` 8 words, `counter` 2 words.
     unsafe {
         __vdso_chacha20_blocks(
