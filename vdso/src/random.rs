@@ -54,7 +54,8 @@ pub const STATE_MAP_FLAGS: u32 = 0x08 | 0x20;
 /// `EFAULT`.
 pub const EFAULT: isize = 14;
 /// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`): the most one call hands
-/// out.
+/// out. Like the page-straddle check, it uses the image's 4 KiB
+/// [`PAGE_SIZE`]; an image for 16 or 64 KiB pages must use its own.
 pub const MAX_RW_COUNT: usize = i32::MAX as usize & !(PAGE_SIZE - 1);
 
 /// `struct vgetrandom_state` (`include/vdso/getrandom.h`): one thread's
