@@ -172,35 +172,51 @@ pub unsafe fn getrandom<R: Random + ?Sized>(
     if (opaque_state as usize & (PAGE_SIZE - 1)) + size_of::<State>() > PAGE_SIZE {
         return -EFAULT;
     }
-    // SAFETY: the caller's contract, checked for size, alignment and NULL.
-    let state = match unsafe { usable_state(opaque_state, opaque_len) } {
-        Some(state) if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) == 0 => state,
-        // Unknown flags, a state of another size (CRIU) or place: the kernel.
-        // SAFETY: the syscall checks its arguments.
-        _ => return unsafe { arch.getrandom_syscall(buffer, len, flags) },
-    };
-    // Before the kernel's RNG is ready, every call must reach it (the flags
-    // decide whether it blocks), even with `len` 0.
-    if rng.is_ready.load(Ordering::Relaxed) == 0 {
-        // SAFETY: the syscall checks its arguments.
-        return unsafe { arch.getrandom_syscall(buffer, len, flags) };
-    }
-    if len == 0 {
-        return 0;
-    }
-    // Re-entered from a signal handler on this thread: the syscall fills the
-    // buffer without touching the state.
-    if state.in_use.load(Ordering::Relaxed) {
-        // SAFETY: the syscall checks its arguments.
-        return unsafe { arch.getrandom_syscall(buffer, len, flags) };
-    }
-    state.in_use.store(true, Ordering::Relaxed);
-    // SAFETY: the caller's contract on `buffer`, passed on.
-    match unsafe { fill(rng, arch, state, buffer, len.min(MAX_RW_COUNT)) } {
-        Some(done) => done as isize,
+    // SAFETY: the caller's contract, passed on.
+    match unsafe { serve(rng, arch, buffer, len, flags, opaque_state, opaque_len) } {
+        Some(done) => done,
         // SAFETY: the syscall checks its arguments.
         None => unsafe { arch.getrandom_syscall(buffer, len, flags) },
     }
+}
+
+/// [`getrandom`] from the state, or `None` where the syscall must answer
+/// with the caller's own arguments: unknown flags, a state of another size
+/// (CRIU) or place, the kernel's RNG not ready yet (every call must reach it
+/// then, the flags decide whether it blocks, even with `len` 0), a state in
+/// use (a signal handler's call on this thread: the syscall fills the buffer
+/// without touching the state), or a reseed that failed.
+///
+/// # Safety
+///
+/// As [`getrandom`].
+unsafe fn serve<R: Random + ?Sized>(
+    rng: &VdsoRngData,
+    arch: &R,
+    buffer: *mut u8,
+    len: usize,
+    flags: u32,
+    opaque_state: *mut u8,
+    opaque_len: usize,
+) -> Option<isize> {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
+        return None;
+    }
+    // SAFETY: the caller's contract, checked for size, alignment and NULL.
+    let state = unsafe { usable_state(opaque_state, opaque_len) }?;
+    if rng.is_ready.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    if len == 0 {
+        return Some(0);
+    }
+    if state.in_use.load(Ordering::Relaxed) {
+        return None;
+    }
+    state.in_use.store(true, Ordering::Relaxed);
+    // SAFETY: the caller's contract on `buffer`, passed on.
+    let done = unsafe { fill(rng, arch, state, buffer, len.min(MAX_RW_COUNT)) }?;
+    Some(done as isize)
 }
 
 /// `opaque_state` as a [`State`], or `None` if it is not one this can use:
@@ -238,11 +254,9 @@ unsafe fn fill<R: Random + ?Sized>(
     let mut have_retried = false;
     loop {
         // SAFETY: the caller's contract.
-        if !unsafe { reseed_if_moved(rng, arch, state) } {
+        if !unsafe { round(rng, arch, state, buffer, len, &mut counter) } {
             return None;
         }
-        // SAFETY: the caller's contract.
-        unsafe { stream(arch, state, buffer, len, &mut counter) };
         // The state was written last; now learn whether the kernel's RNG
         // reseeded meanwhile, or the state was zeroed or forked (its
         // `generation` never equals the kernel's then, which is never 0).
@@ -258,6 +272,31 @@ unsafe fn fill<R: Random + ?Sized>(
             return None;
         }
         have_retried = true;
+    }
+}
+
+/// One attempt of [`fill`]: [`reseed_if_moved`], then [`stream`]; `false`
+/// if the reseed failed. Out of line: [`fill`] makes at most two, and one
+/// copy of this is less image than two.
+///
+/// # Safety
+///
+/// As [`stream`].
+#[inline(never)]
+unsafe fn round<R: Random + ?Sized>(
+    rng: &VdsoRngData,
+    arch: &R,
+    state: &State,
+    buffer: *mut u8,
+    len: usize,
+    counter: &mut [u32; 2],
+) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe {
+        reseed_if_moved(rng, arch, state) && {
+            stream(arch, state, buffer, len, counter);
+            true
+        }
     }
 }
 
