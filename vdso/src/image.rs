@@ -14,13 +14,14 @@ use crate::time::{self, Counted, Once, Timespec, Timeval, Timezone};
 
 // Each time export runs a straight path first: one seqlock round, inlined
 // (`time::*_once`). Anything else (a writer at work, another counter mode,
-// a page that needs the syscall) goes to the export's out-of-line, cold
-// `*_contended` function, reached by a tail call, which runs the whole read
-// (every round, every check) and then the fallback; a NULL `ts` goes to the
-// fallback at once. So the straight path
-// sets up nothing that only the rare cases need: no stack frame, no round
-// counter, no constants of the rarer counter modes. The whole read exists
-// once, out of line ([`read_clock`]), shared by every export. An arch
+// a rare read, a page that needs the syscall) goes to the export's
+// out-of-line, cold `*_contended` function, reached by a tail call, which
+// runs the whole read (every round, every check; its first round is the
+// straight path's when that one read the counter, `Once::Counted`) and then
+// the fallback; a NULL `ts` goes to the fallback at once. So the straight
+// path sets up nothing that only the rare cases need: no stack frame, no
+// round counter, no constants of the rarer counter modes. The whole read
+// exists once, out of line ([`read_clock`]), shared by every export. An arch
 // without room for the straight paths (not [`arch::STRAIGHT_PATHS`]: the
 // compat image must fit in a page with 32-bit code) runs the whole read on
 // every call.
