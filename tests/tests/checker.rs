@@ -131,6 +131,7 @@ fn every_requirement_has_a_negative_test() {
         Requirement::Sigreturn,
         Requirement::Size,
         Requirement::Bti,
+        Requirement::Stack,
     ];
     for r in all {
         let test = match r {
@@ -153,6 +154,7 @@ fn every_requirement_has_a_negative_test() {
             Requirement::Sigreturn => "checker_rejects_a_corrupted_sigreturn",
             Requirement::Size => "checker_rejects_an_image_larger_than_a_page",
             Requirement::Bti => "checker_rejects_an_image_without_the_bti_property",
+            Requirement::Stack => "checker_rejects_a_frame_larger_than_a_small_stack_gives",
         };
         assert!(!test.is_empty(), "{r:?}");
     }
@@ -226,6 +228,9 @@ rejects! {
     checker_rejects_an_entry_without_a_landing_pad(AARCH64): broken::landing_pad_removed => Bti;
     checker_rejects_an_indirect_branch_in_the_code(AARCH64):
         broken::indirect_branch_added => Bti;
+    checker_rejects_a_frame_larger_than_a_small_stack_gives(AARCH64):
+        broken::frame_enlarged => Stack,
+        broken::frame_by_register => Stack;
 }
 
 // Robustness

@@ -691,6 +691,32 @@ pub fn indirect_branch_added(image: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The file offset of the first `sub sp, sp, #imm` (a function's frame).
+fn first_frame(image: &[u8]) -> usize {
+    image
+        .chunks_exact(4)
+        .position(|w| u32::from_le_bytes(w.try_into().unwrap()) & 0xff80_03ff == 0xd100_03ff)
+        .expect("the image has a function with a frame")
+        * 4
+}
+
+/// The first function frame grown to 256 bytes (`sub sp, sp, #0x100`):
+/// more stack than a caller on a small stack may give.
+pub fn frame_enlarged(image: &[u8]) -> Vec<u8> {
+    let mut out = image.to_vec();
+    let at = first_frame(image) as u64;
+    put_u32(&mut out, at, 0xd104_03ff);
+    out
+}
+
+/// The first function frame made `sub sp, sp, x0`: a frame of any size.
+pub fn frame_by_register(image: &[u8]) -> Vec<u8> {
+    let mut out = image.to_vec();
+    let at = first_frame(image) as u64;
+    put_u32(&mut out, at, 0xcb20_63ff);
+    out
+}
+
 /// Zero bytes appended until the file is one byte longer than a page.
 pub fn padded_past_page(image: &[u8]) -> Vec<u8> {
     let mut out = image.to_vec();

@@ -110,6 +110,45 @@ pub(super) fn code<Elf: Class>(
         }
     }
     no_indirect_branches(file, sections, c);
+    small_stack(file, sections, found, c);
+}
+
+/// Image rule 9's stack bound ([`super::stack`]) for every time export.
+fn small_stack<Elf: Class>(
+    file: &File<'_, Elf>,
+    sections: &SectionTable<'_, Elf>,
+    found: &BTreeMap<String, FoundSymbol>,
+    c: &mut Checker,
+) {
+    let endian = file.endian;
+    let mut words = BTreeMap::new();
+    for section in sections.iter() {
+        if section.sh_flags(endian).0 & elf::SHF_EXECINSTR.0 == 0 {
+            continue;
+        }
+        // A section outside the file is reported by the BTI scan.
+        let Ok(code) = section.data(endian, file.data) else {
+            continue;
+        };
+        let start: u64 = section.sh_addr(endian).into();
+        for (i, w) in code.chunks_exact(4).enumerate() {
+            let w = u32::from_le_bytes(w.try_into().expect("4 bytes"));
+            words.insert(start.wrapping_add(4 * i as u64), w);
+        }
+    }
+    let code = super::stack::Code::new(words, found.values().map(|sym| sym.value));
+    for name in LANDING_PADS {
+        let Some(sym) = found.get(name) else { continue };
+        let depth = code.depth_of(sym.value);
+        c.expect(
+            matches!(depth, Ok(n) if n <= super::stack::MAX_STACK),
+            Requirement::Stack,
+            || match depth {
+                Ok(n) => format!("{name} uses {n} bytes of stack"),
+                Err(why) => format!("{name}: unbounded stack: {why}"),
+            },
+        );
+    }
 }
 
 /// Image rule 7: `__kernel_rt_sigreturn` is exactly `mov x8, #139; svc #0`,

@@ -21,6 +21,7 @@ use object::LittleEndian as LE;
 pub mod aarch64;
 mod dynamic;
 mod layout;
+mod stack;
 mod symbols;
 mod view;
 
@@ -236,6 +237,9 @@ pub enum Requirement {
     /// A `PT_GNU_PROPERTY` note with `GNU_PROPERTY_AARCH64_FEATURE_1_BTI`,
     /// `bti c` at each time function's entry, no indirect branch inside.
     Bti,
+    /// No call chain from an export uses more than `stack::MAX_STACK`
+    /// bytes of stack.
+    Stack,
 }
 
 impl fmt::Display for Requirement {
@@ -262,6 +266,7 @@ impl fmt::Display for Requirement {
             Self::Bti => {
                 "image rule 9: BTI property note, landing pads, no indirect branches (SECURITY.md)"
             }
+            Self::Stack => "image rule 9: at most 128 bytes of stack on any call chain",
         };
         f.write_str(text)
     }
