@@ -18,6 +18,27 @@
 // `tests/programs/chacha` checks it against the portable
 // `vdso::random::chacha20_blocks` under qemu-aarch64.
 
+// Four quarter rounds at once, one per column of v0-v3 (rows a, b, c, d),
+// with v4 as scratch: a += b; d ^= a; d <<<= 16; c += d; b ^= c; b <<<= 12;
+// a += b; d ^= a; d <<<= 8; c += d; b ^= c; b <<<= 7.
+.macro __vdso_chacha20_quarter_rounds
+    add v0.4s, v0.4s, v1.4s
+    eor v3.16b, v3.16b, v0.16b
+    rev32 v3.8h, v3.8h
+    add v2.4s, v2.4s, v3.4s
+    eor v4.16b, v1.16b, v2.16b
+    shl v1.4s, v4.4s, #12
+    sri v1.4s, v4.4s, #20
+    add v0.4s, v0.4s, v1.4s
+    eor v4.16b, v3.16b, v0.16b
+    shl v3.4s, v4.4s, #8
+    sri v3.4s, v4.4s, #24
+    add v2.4s, v2.4s, v3.4s
+    eor v4.16b, v1.16b, v2.16b
+    shl v1.4s, v4.4s, #7
+    sri v1.4s, v4.4s, #25
+.endm
+
     .pushsection .text.__vdso_chacha20_blocks, "ax", %progbits
     .balign 16
     .globl __vdso_chacha20_blocks
@@ -50,41 +71,13 @@ __vdso_chacha20_blocks:
     mov w6, #10
 2:
     // Column round: quarter rounds on (0,4,8,12) .. (3,7,11,15).
-    add v0.4s, v0.4s, v1.4s
-    eor v3.16b, v3.16b, v0.16b
-    rev32 v3.8h, v3.8h
-    add v2.4s, v2.4s, v3.4s
-    eor v4.16b, v1.16b, v2.16b
-    shl v1.4s, v4.4s, #12
-    sri v1.4s, v4.4s, #20
-    add v0.4s, v0.4s, v1.4s
-    eor v4.16b, v3.16b, v0.16b
-    shl v3.4s, v4.4s, #8
-    sri v3.4s, v4.4s, #24
-    add v2.4s, v2.4s, v3.4s
-    eor v4.16b, v1.16b, v2.16b
-    shl v1.4s, v4.4s, #7
-    sri v1.4s, v4.4s, #25
+    __vdso_chacha20_quarter_rounds
     // Diagonals into columns: row i rotated left by i words.
     ext v1.16b, v1.16b, v1.16b, #4
     ext v2.16b, v2.16b, v2.16b, #8
     ext v3.16b, v3.16b, v3.16b, #12
     // Diagonal round: quarter rounds on (0,5,10,15) .. (3,4,9,14).
-    add v0.4s, v0.4s, v1.4s
-    eor v3.16b, v3.16b, v0.16b
-    rev32 v3.8h, v3.8h
-    add v2.4s, v2.4s, v3.4s
-    eor v4.16b, v1.16b, v2.16b
-    shl v1.4s, v4.4s, #12
-    sri v1.4s, v4.4s, #20
-    add v0.4s, v0.4s, v1.4s
-    eor v4.16b, v3.16b, v0.16b
-    shl v3.4s, v4.4s, #8
-    sri v3.4s, v4.4s, #24
-    add v2.4s, v2.4s, v3.4s
-    eor v4.16b, v1.16b, v2.16b
-    shl v1.4s, v4.4s, #7
-    sri v1.4s, v4.4s, #25
+    __vdso_chacha20_quarter_rounds
     // And back.
     ext v1.16b, v1.16b, v1.16b, #12
     ext v2.16b, v2.16b, v2.16b, #8
