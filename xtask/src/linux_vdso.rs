@@ -25,6 +25,9 @@ use crate::prereq;
 pub const CACHE_DIR: &str = "target/linux-vdso";
 /// The meta-package whose dependency names the current kernel package.
 const META_PACKAGE: &str = "linux-image-arm64:arm64";
+/// The Debian package that depends on the current Linux 6.12 arm64 kernel
+/// (bookworm-security): the kernel with Linux's own getrandom vDSO.
+const META_PACKAGE_6_12: &str = "linux-image-6.12-arm64:arm64";
 
 /// Linux's vDSO image, carved and cached.
 #[derive(Debug, Clone)]
@@ -41,7 +44,7 @@ pub struct Anchor {
 pub fn fetch(sh: &Shell) -> Result<Anchor> {
     prereq::ensure(sh, prereq::TEST)?;
     let dir = cache_dir()?;
-    let package = current_package(sh)?;
+    let package = current_package(sh, META_PACKAGE)?;
     let path = dir.join(format!("{package}.vdso.so"));
     if let Ok(bytes) = std::fs::read(&path) {
         if check(&bytes).is_ok() {
@@ -77,7 +80,15 @@ pub struct Vmlinuz {
 /// `CACHE_DIR/PACKAGE.vmlinuz`.
 pub fn vmlinuz(sh: &Shell) -> Result<Vmlinuz> {
     prereq::ensure(sh, prereq::TEST)?;
-    let package = current_package(sh)?;
+    let package = current_package(sh, META_PACKAGE)?;
+    vmlinuz_of(sh, &package)
+}
+
+/// [`vmlinuz`] for Debian's current Linux 6.12 arm64 kernel
+/// (`linux-image-6.12-arm64`'s dependency), cached the same way.
+pub fn vmlinuz_6_12(sh: &Shell) -> Result<Vmlinuz> {
+    prereq::ensure(sh, prereq::TEST)?;
+    let package = current_package(sh, META_PACKAGE_6_12)?;
     vmlinuz_of(sh, &package)
 }
 
@@ -87,9 +98,9 @@ fn cache_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The kernel package `linux-image-arm64` currently depends on.
-fn current_package(sh: &Shell) -> Result<String> {
-    let depends = match cmd!(sh, "apt-cache depends {META_PACKAGE}").quiet().read() {
+/// The kernel package `meta` currently depends on.
+fn current_package(sh: &Shell, meta: &str) -> Result<String> {
+    let depends = match cmd!(sh, "apt-cache depends {meta}").quiet().read() {
         Ok(out) => out,
         // No package lists for arm64 (a machine whose lists were cleaned):
         // fetch them once when root, as the prerequisites do (and, like
@@ -98,7 +109,7 @@ fn current_package(sh: &Shell) -> Result<String> {
             if cmd!(sh, "apt-get update -q").run().is_err() {
                 eprintln!("apt-get update reported a failed index; going on with the rest");
             }
-            cmd!(sh, "apt-cache depends {META_PACKAGE}").read()?
+            cmd!(sh, "apt-cache depends {meta}").read()?
         }
         Err(e) => return Err(e).context(
             "apt-cache cannot tell which kernel package is current (run `apt-get update` as root)",
@@ -108,7 +119,7 @@ fn current_package(sh: &Shell) -> Result<String> {
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Depends: "))
         .find(|p| p.starts_with("linux-image-"))
-        .with_context(|| format!("{META_PACKAGE} depends on no linux-image package:\n{depends}"))?
+        .with_context(|| format!("{meta} depends on no linux-image package:\n{depends}"))?
         .trim_end_matches(":arm64")
         .to_owned())
 }

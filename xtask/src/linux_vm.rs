@@ -16,7 +16,9 @@
 //!
 //! [`run_arm`] runs a static 32-bit program through the 32-bit exec harness
 //! (`/vdso-exec [--fake-epoch SECS] -- /client ARGS`), so it gets our compat
-//! vDSO; [`boot`] runs any programs as given. A boot takes about a second.
+//! vDSO; [`boot`] runs any programs as given, and [`boot_on`] on another
+//! kernel (Debian's Linux 6.12, [`linux_vdso::vmlinuz_6_12`], for the
+//! getrandom work). A boot takes about a second.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -164,8 +166,18 @@ fn build_harness(sh: &Shell) -> Result<PathBuf> {
 /// hung, crashed or could not start the program).
 pub fn boot(sh: &Shell, files: &[(&str, &Path)], argv: &[&str]) -> Result<VmRun> {
     prereq::ensure(sh, prereq::TEST)?;
-    ensure!(!argv.is_empty(), "nothing to run");
     let kernel = linux_vdso::vmlinuz(sh)?;
+    boot_on(sh, &kernel, files, argv)
+}
+
+/// [`boot`] on `kernel` (e.g. [`linux_vdso::vmlinuz_6_12`]).
+pub fn boot_on(
+    sh: &Shell,
+    kernel: &linux_vdso::Vmlinuz,
+    files: &[(&str, &Path)],
+    argv: &[&str],
+) -> Result<VmRun> {
+    ensure!(!argv.is_empty(), "nothing to run");
     let init = crate::build_aarch64_bin(sh, "vdso-vm-init")?;
     let init = std::fs::read(&init).with_context(|| format!("reading {}", init.display()))?;
     let mut entries = vec![("init", init), (ARGV_FILE, argv_file(argv)?)];
