@@ -178,7 +178,11 @@ fn run(label: &str, program: &Path, mode: &str, fake_epoch: bool) -> Result<Run,
                 "{} {}{}\n",
                 c.pid,
                 t.label(),
-                if c.is_marker() { " (marker)" } else { "" }
+                if c.is_marker(xtask::abi::Abi::Compat) {
+                    " (marker)"
+                } else {
+                    ""
+                }
             ))
         })
         .collect();

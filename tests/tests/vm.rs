@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 use vdso_linux_sys::aarch64;
 use vdso_linux_sys::arm::{NR_EXIT_GROUP, NR_GETPID, NR_WRITE};
 use vdso_tests::e2e::build::{self, ArmLibc};
+use xtask::abi::Abi;
 use xtask::linux_vm::{self, Syscall, VmRun};
 
 /// musl's `_exit` calls `exit_group`; the client's status.
@@ -105,7 +106,7 @@ fn the_trace_holds_the_programs_aarch32_syscalls_from_execve_on() {
         ],
         "{calls:#x?}"
     );
-    let marker: Vec<&Syscall> = calls.iter().filter(|c| c.is_marker()).collect();
+    let marker: Vec<&Syscall> = calls.iter().filter(|c| c.is_marker(Abi::Compat)).collect();
     assert_eq!(marker.len(), 1, "{calls:#x?}");
     assert!(marker[0].args[1] != 0 && marker[0].args[1] <= 0xffff_ffff);
 }

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::Shell;
 
+use crate::abi::Abi;
 use crate::kernel::Exit;
 use crate::{linux_vdso, prereq};
 
@@ -47,13 +48,20 @@ pub use vdso_linux_sys::arm::{
     NR_GETTIMEOFDAY,
 };
 
-/// The clock system calls, as `(number, name)`.
+/// The 32-bit clock system calls, as `(number, name)`.
 pub const CLOCK_SYSCALLS: [(u32, &str); 5] = [
     (NR_GETTIMEOFDAY, "gettimeofday"),
     (NR_CLOCK_GETTIME, "clock_gettime"),
     (NR_CLOCK_GETRES, "clock_getres"),
     (NR_CLOCK_GETTIME64, "clock_gettime64"),
     (NR_CLOCK_GETRES_TIME64, "clock_getres_time64"),
+];
+
+/// The 64-bit clock system calls (asm-generic), as `(number, name)`.
+pub const CLOCK_SYSCALLS_64: [(u32, &str); 3] = [
+    (vdso_linux_sys::aarch64::NR_GETTIMEOFDAY, "gettimeofday"),
+    (vdso_linux_sys::aarch64::NR_CLOCK_GETTIME, "clock_gettime"),
+    (vdso_linux_sys::aarch64::NR_CLOCK_GETRES, "clock_getres"),
 ];
 
 /// `AT_FDCWD` as a 32-bit register holds it.
@@ -77,16 +85,25 @@ pub struct Syscall {
 
 impl Syscall {
     /// Whether this is the exec harness's marker, `faccessat(AT_FDCWD,
-    /// path, MARKER_MODE)`, made right before it jumps to the client.
-    pub fn is_marker(&self) -> bool {
-        self.nr == NR_FACCESSAT
+    /// path, MARKER_MODE)`, made right before it jumps to the client, by a
+    /// program of `abi` (the numbers and `AT_FDCWD`'s width differ).
+    pub fn is_marker(&self, abi: Abi) -> bool {
+        let faccessat = match abi {
+            Abi::Compat => NR_FACCESSAT,
+            Abi::Aarch64 => vdso_linux_sys::aarch64::NR_FACCESSAT,
+        };
+        self.nr == faccessat
             && self.args[0] & 0xffff_ffff == AT_FDCWD
             && self.args[2] & 0xffff_ffff == MARKER_MODE
     }
 
-    /// The name of a clock system call, if it is one.
-    pub fn clock_name(&self) -> Option<&'static str> {
-        CLOCK_SYSCALLS
+    /// The name of a clock system call of a program of `abi`, if it is one.
+    pub fn clock_name(&self, abi: Abi) -> Option<&'static str> {
+        let table: &[(u32, &str)] = match abi {
+            Abi::Compat => &CLOCK_SYSCALLS,
+            Abi::Aarch64 => &CLOCK_SYSCALLS_64,
+        };
+        table
             .iter()
             .find(|(nr, _)| *nr == self.nr)
             .map(|(_, name)| *name)
@@ -96,6 +113,8 @@ impl Syscall {
 /// What a VM run reported.
 #[derive(Clone, Debug)]
 pub struct VmRun {
+    /// The ABI of the program, whose numbers the trace holds.
+    pub abi: Abi,
     /// How the program ended.
     pub exit: Exit,
     /// Its standard output, byte for byte (lossily UTF-8).
@@ -122,7 +141,7 @@ impl VmRun {
     /// The system calls after the exec harness's first marker (those of
     /// the client), or `None` without a marker.
     pub fn after_marker(&self) -> Option<&[Syscall]> {
-        let i = self.syscalls.iter().position(Syscall::is_marker)?;
+        let i = self.syscalls.iter().position(|c| c.is_marker(self.abi))?;
         Some(&self.syscalls[i + 1..])
     }
 
@@ -155,6 +174,26 @@ pub fn run_arm_with(
     boot(sh, &[("vdso-exec", harness), ("client", program)], &argv)
 }
 
+/// Runs the static 64-bit `program` with `args` on Debian's Linux 6.12
+/// ([`linux_vdso::vmlinuz_6_12`]) through the aarch64 exec harness, which
+/// maps our image: `/vdso-exec HARNESS_ARGS -- /client ARGS`.
+pub fn run_aarch64(
+    sh: &Shell,
+    harness_args: &[&str],
+    program: &Path,
+    args: &[&str],
+) -> Result<VmRun> {
+    prereq::ensure(sh, prereq::TEST)?;
+    let kernel = linux_vdso::vmlinuz_6_12(sh)?;
+    let harness = crate::build_aarch64_bin(sh, "vdso-exec")?;
+    let mut argv = vec!["/vdso-exec"];
+    argv.extend_from_slice(harness_args);
+    argv.extend(["--", "/client"]);
+    argv.extend_from_slice(args);
+    let files = [("vdso-exec", harness.as_path()), ("client", program)];
+    boot_on(sh, &kernel, Abi::Aarch64, &files, &argv)
+}
+
 /// The 32-bit exec harness.
 fn build_harness(sh: &Shell) -> Result<PathBuf> {
     crate::build_armv7_bin(sh, "vdso-exec")
@@ -167,13 +206,15 @@ fn build_harness(sh: &Shell) -> Result<PathBuf> {
 pub fn boot(sh: &Shell, files: &[(&str, &Path)], argv: &[&str]) -> Result<VmRun> {
     prereq::ensure(sh, prereq::TEST)?;
     let kernel = linux_vdso::vmlinuz(sh)?;
-    boot_on(sh, &kernel, files, argv)
+    boot_on(sh, &kernel, Abi::Compat, files, argv)
 }
 
-/// [`boot`] on `kernel` (e.g. [`linux_vdso::vmlinuz_6_12`]).
+/// [`boot`] on `kernel` (e.g. [`linux_vdso::vmlinuz_6_12`]), for a program
+/// of `abi`, whose numbers the trace will hold.
 pub fn boot_on(
     sh: &Shell,
     kernel: &linux_vdso::Vmlinuz,
+    abi: Abi,
     files: &[(&str, &Path)],
     argv: &[&str],
 ) -> Result<VmRun> {
@@ -200,7 +241,7 @@ pub fn boot_on(
         .with_context(|| format!("writing {}", initrd.display()))?;
     let result = boot_initrd(&kernel.path, &initrd, CMDLINE);
     let _ = std::fs::remove_file(&initrd);
-    result
+    result.map(|run| VmRun { abi, ..run })
 }
 
 /// The kernel command line: quiet (only emergencies reach the console),
@@ -341,6 +382,7 @@ pub fn parse_console(console: &[u8]) -> Result<VmRun> {
         .map(parse_trace_line)
         .collect::<Result<_>>()?;
     Ok(VmRun {
+        abi: Abi::Compat,
         exit: exit.context("no exit status in the report")?,
         stdout: stdout.context("no stdout in the report")?,
         stderr: stderr.context("no stderr in the report")?,
@@ -475,7 +517,7 @@ mod tests {
         assert_eq!(run.stdout, "a\r\nb\n@@");
         assert_eq!(run.stderr, "");
         assert_eq!(run.syscalls.len(), 1);
-        assert!(run.syscalls[0].is_marker());
+        assert!(run.syscalls[0].is_marker(Abi::Compat));
         assert_eq!(run.after_marker(), Some(&[][..]));
         assert_eq!(run.overrun, 0);
     }

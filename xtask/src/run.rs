@@ -73,6 +73,12 @@ pub struct Run {
     /// counts per clock id.
     #[arg(long, conflicts_with = "arch")]
     pub kernel: bool,
+    /// Run the static aarch64 program in a Linux VM on Debian's Linux 6.12
+    /// arm64 kernel (the first with a getrandom vDSO) under
+    /// qemu-system-aarch64, through the aarch64 exec harness and our image.
+    /// With `--strace`: the system calls the VM's kernel traced.
+    #[arg(long, conflicts_with_all = ["arch", "kernel"])]
+    pub linux: bool,
     /// With `--kernel`: the counter the vDSO reads, `cntvct` (Linux's
     /// choice) or `cntpct` (the kernel then lets EL0 read only CNTPCT_EL0).
     #[arg(long, value_name = "COUNTER", requires = "kernel", value_parser = ["cntvct", "cntpct"])]
@@ -107,8 +113,8 @@ impl Run {
         if self.kernel {
             return self.run_on_kernel(sh);
         }
-        if self.arch == "arm" {
-            return self.run_arm(sh);
+        if self.arch == "arm" || self.linux {
+            return self.run_in_vm(sh);
         }
         let harness = xtask::cross::build_aarch64_bin(sh, "vdso-exec")?;
         let mut qemu = Command::new("qemu-aarch64");
@@ -129,9 +135,11 @@ impl Run {
 }
 
 impl Run {
-    /// `--arch arm`: boots the Linux VM with the harness and the program,
-    /// prints what the program wrote, and exits with its status.
-    fn run_arm(&self, sh: &Shell) -> Result<()> {
+    /// `--arch arm` (Debian's 6.1, the 32-bit harness) and `--linux`
+    /// (Debian's 6.12, the aarch64 harness): boots the Linux VM with the
+    /// harness and the program, prints what the program wrote, and exits
+    /// with its status.
+    fn run_in_vm(&self, sh: &Shell) -> Result<()> {
         use xtask::linux_vm;
         let epoch = self.fake_epoch.map(|secs| secs.to_string());
         let mut harness_args = Vec::new();
@@ -151,7 +159,11 @@ impl Run {
             program.display(),
             args.join(" ")
         );
-        let run = linux_vm::run_arm(sh, &harness_args, program, &args)?;
+        let run = if self.linux {
+            linux_vm::run_aarch64(sh, &harness_args, program, &args)?
+        } else {
+            linux_vm::run_arm(sh, &harness_args, program, &args)?
+        };
         std::io::stdout().write_all(run.stdout.as_bytes())?;
         std::io::stdout().flush()?;
         std::io::stderr().write_all(run.stderr.as_bytes())?;
@@ -242,16 +254,15 @@ fn exit_code(status: ExitStatus) -> i32 {
     }
 }
 
-/// Prints the VM's trace of the run (`--arch arm --strace`): every traced
-/// syscall, then the clock syscalls after the harness's marker, which the
-/// program made itself.
+/// Prints the VM's trace of the run (`--arch arm --strace`, `--linux
+/// --strace`): every traced syscall, then the clock syscalls after the
+/// harness's marker, which the program made itself.
 fn print_vm_trace(run: &xtask::linux_vm::VmRun) {
-    use xtask::linux_vm;
     for call in &run.syscalls {
-        let (name, note) = if call.is_marker() {
+        let (name, note) = if call.is_marker(run.abi) {
             ("faccessat", "  <- the harness's marker")
         } else {
-            (call.clock_name().unwrap_or(""), "")
+            (call.clock_name(run.abi).unwrap_or(""), "")
         };
         let a = call.args;
         eprintln!(
@@ -264,10 +275,10 @@ fn print_vm_trace(run: &xtask::linux_vm::VmRun) {
         Some(after) => {
             let clock: Vec<String> = after
                 .iter()
-                .filter_map(|c| match c.nr {
-                    linux_vm::NR_GETTIMEOFDAY => Some("gettimeofday".to_owned()),
+                .filter_map(|c| match c.clock_name(run.abi)? {
+                    "gettimeofday" => Some("gettimeofday".to_owned()),
                     // The clock id, as the 32-bit register holds it.
-                    _ => Some(format!("{}({})", c.clock_name()?, c.args[0] as u32 as i32)),
+                    name => Some(format!("{name}({})", c.args[0] as u32 as i32)),
                 })
                 .collect();
             eprintln!(

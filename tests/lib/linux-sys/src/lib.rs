@@ -14,9 +14,9 @@
 //!   `qemu-aarch64 -strace` log (`strace_marker`). The probe
 //!   (`tests/programs/probe`), the exec harness (`tests/templates/exec-harness`) and the
 //!   VM's init (`tests/programs/vm-init`) build their wrappers on these. Both arches
-//!   have the same signatures; on 32-bit Arm the marker also carries
-//!   [`MARKER_MODE`], so a trace of raw syscall numbers and arguments shows
-//!   it too.
+//!   have the same signatures, and the marker carries [`MARKER_MODE`], so a
+//!   trace of raw syscall numbers and arguments (the Linux VM's) shows it
+//!   too.
 //!
 //! `no_std` and dependency-free.
 
@@ -27,12 +27,13 @@
 pub mod aarch64;
 pub mod arm;
 
-/// The `mode` argument of the 32-bit Arm `strace_marker`'s `faccessat`:
+/// The `mode` argument of `strace_marker`'s `faccessat` (both arches):
 /// `0x7664` ("vd"), not a valid mode (the kernel answers `EINVAL`), so a
 /// trace that shows only raw arguments (Linux's `raw_syscalls:sys_enter`)
 /// can tell the marker from any real `faccessat`: there it reads
-/// `NR 334 (ffffff9c, <path>, 7664, 0, ...)`. The aarch64 marker passes
-/// mode 0 (`F_OK`), as it always did.
+/// `NR 334 (ffffff9c, <path>, 7664, 0, ...)`, and from a 64-bit one
+/// `NR 48 (ffffffffffffff9c, <path>, 7664, ...)`. The marker's result is
+/// never read.
 pub const MARKER_MODE: u32 = 0x7664;
 
 #[cfg(target_arch = "aarch64")]

@@ -44,7 +44,14 @@ pub fn strace_marker(path: &CStr) {
     unsafe {
         syscall(
             NR_FACCESSAT,
-            [AT_FDCWD as u64, path.as_ptr() as u64, 0, 0, 0, 0],
+            [
+                AT_FDCWD as u64,
+                path.as_ptr() as u64,
+                crate::MARKER_MODE as u64,
+                0,
+                0,
+                0,
+            ],
         )
     };
 }
