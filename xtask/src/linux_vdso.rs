@@ -128,6 +128,12 @@ fn current_package(sh: &Shell, meta: &str) -> Result<String> {
 /// missing, and keeps only the vmlinuz (the package is ~60 MB, unpacked
 /// more).
 fn vmlinuz_of(sh: &Shell, package: &str) -> Result<Vmlinuz> {
+    // One download and unpack at a time: the tests of one process ask for
+    // a kernel from several threads, and the scratch files are shared.
+    static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = FETCHING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = cache_dir()?;
     let path = dir.join(format!("{package}.vmlinuz"));
     if path.exists() {
@@ -157,11 +163,11 @@ fn vmlinuz_of(sh: &Shell, package: &str) -> Result<Vmlinuz> {
             })
         })
         .context("apt-get download left no .deb")?;
-    let unpacked = dir.join("unpacked");
+    let unpacked = dir.join(format!("{package}.unpacked"));
     let _ = std::fs::remove_dir_all(&unpacked);
     std::fs::create_dir_all(&unpacked)?;
     let tarball = cmd!(sh, "dpkg-deb --fsys-tarfile {deb}").output()?.stdout;
-    let tar_path = dir.join("data.tar");
+    let tar_path = dir.join(format!("{package}.data.tar"));
     std::fs::write(&tar_path, tarball)?;
     cmd!(
         sh,
