@@ -254,10 +254,15 @@ fn exit_code(status: ExitStatus) -> i32 {
     }
 }
 
-/// Prints the VM's trace of the run (`--arch arm --strace`, `--linux
-/// --strace`): every traced syscall, then the clock syscalls after the
-/// harness's marker, which the program made itself.
+/// Prints the VM's trace of the run: with `--linux --strace`, the
+/// program's system calls after the harness's marker, one per line, each
+/// starting with its name and `(` as `qemu-aarch64 -strace` prints it;
+/// with `--arch arm --strace`, every traced syscall (by number, the clock
+/// ones named) and the clock syscalls after the marker.
 fn print_vm_trace(run: &xtask::linux_vm::VmRun) {
+    if run.abi == xtask::abi::Abi::Aarch64 {
+        return print_vm_strace(run);
+    }
     for call in &run.syscalls {
         let (name, note) = if call.is_marker(run.abi) {
             ("faccessat", "  <- the harness's marker")
@@ -293,9 +298,59 @@ fn print_vm_trace(run: &xtask::linux_vm::VmRun) {
     }
 }
 
+/// `--linux --strace`: every system call after the harness's marker as
+/// [`strace_line`] writes it.
+fn print_vm_strace(run: &xtask::linux_vm::VmRun) {
+    match run.after_marker() {
+        None => eprintln!("vm: no harness marker in the trace"),
+        Some(after) => {
+            for call in after {
+                eprintln!("{}", strace_line(call));
+            }
+        }
+    }
+}
+
+/// One traced 64-bit system call, as `qemu-aarch64 -strace` starts its
+/// lines: `name(x0,x1,x2,x3,x4,x5)` in hex, after the thread's id
+/// (`syscall_N` for a number without a name).
+fn strace_line(call: &xtask::linux_vm::Syscall) -> String {
+    let name = vdso_linux_sys::aarch64::name(call.nr)
+        .map_or_else(|| format!("syscall_{}", call.nr), str::to_owned);
+    let args: Vec<String> = call.args.iter().map(|a| format!("{a:#x}")).collect();
+    format!("{} {name}({})", call.pid, args.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_traced_64_bit_call_is_printed_by_name_as_qemu_strace_starts_its_lines() {
+        let call = |nr| xtask::linux_vm::Syscall {
+            pid: 7,
+            nr,
+            args: [1, 0x20, 0, 0, 0, 0],
+        };
+        // 278 is getrandom and 113 clock_gettime (asm-generic), 9999 nothing.
+        assert_eq!(
+            strace_line(&call(278)),
+            "7 getrandom(0x1,0x20,0x0,0x0,0x0,0x0)"
+        );
+        assert!(strace_line(&call(113)).starts_with("7 clock_gettime("));
+        assert!(strace_line(&call(9999)).starts_with("7 syscall_9999("));
+        // The generated table agrees with the hand-written numbers.
+        use vdso_linux_sys::aarch64::{self as a, name};
+        for (nr, want) in [
+            (a::NR_FACCESSAT, "faccessat"),
+            (a::NR_GETTIMEOFDAY, "gettimeofday"),
+            (a::NR_CLOCK_GETRES, "clock_getres"),
+            (a::NR_EXECVE, "execve"),
+            (a::NR_EXIT_GROUP, "exit_group"),
+        ] {
+            assert_eq!(name(nr), Some(want), "NR {nr}");
+        }
+    }
 
     #[test]
     fn exit_status_passes_through_and_a_signal_becomes_128_plus_n() {

@@ -6,8 +6,10 @@
 //! The numbers are constants on every target: xtask and the host tests read
 //! them in traces of aarch64 programs.
 
+mod names;
 #[cfg(target_arch = "aarch64")]
 mod raw;
+pub use names::{name, NAMES};
 #[cfg(target_arch = "aarch64")]
 pub use raw::{strace_marker, sync_icache, syscall};
 
