@@ -4,13 +4,13 @@
 //! `vdso-offsets.h`).
 
 /// Offset of `__vdso_clock_gettime@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME: usize = 0x6b4;
+pub const VDSO_CLOCK_GETTIME: usize = 0x630;
 
 /// Offset of `__vdso_clock_gettime64@LINUX_2.6`.
-pub const VDSO_CLOCK_GETTIME64: usize = 0x71c;
+pub const VDSO_CLOCK_GETTIME64: usize = 0x698;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0x788;
+pub const VDSO_GETTIMEOFDAY: usize = 0x704;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
-pub const VDSO_CLOCK_GETRES: usize = 0x634;
+pub const VDSO_CLOCK_GETRES: usize = 0x5b0;

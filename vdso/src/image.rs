@@ -33,6 +33,13 @@ use crate::time::{self, Counted, Once, Timespec, Timeval, Timezone};
 /// which every export shares.
 #[inline(never)]
 fn read_clock(clock: i32, first: Counted) -> Option<Timespec> {
+    // Without straight paths no round is ever handed over: say so, and the
+    // compiler drops the hand-over from the full read.
+    let first = if arch::STRAIGHT_PATHS {
+        first
+    } else {
+        Counted::NONE
+    };
     time::clock_gettime_from(arch::data_page(), clock, &ArchCounter, first)
 }
 
