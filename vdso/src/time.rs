@@ -146,7 +146,7 @@ pub trait Counter {
     fn seq_and_mode(&self, vd: &VdsoData) -> u64 {
         let seq = vd.seq.load(Ordering::Acquire);
         let mode = vd.clock_mode.load(Ordering::Relaxed);
-        u64::from(seq) | u64::from(mode as u32) << 32
+        seq_and_mode_word(seq, mode)
     }
 
     /// Whether `word`, a [`Counter::seq_and_mode`] value, has `seq` even
@@ -178,7 +178,7 @@ pub trait Counter {
         let _ = cycles;
         let seq = vd.seq.load(Ordering::Relaxed);
         let mode = vd.clock_mode.load(Ordering::Relaxed);
-        u64::from(seq) | u64::from(mode as u32) << 32
+        seq_and_mode_word(seq, mode)
     }
 
     /// Loads `base`'s `sec` and `nsec`, each as a relaxed atomic load, for
@@ -528,7 +528,13 @@ fn scaled(cycles: u64, snap: &Snapshot) -> Option<Timespec> {
 pub const ODD_OR_MODE: u64 = 0xffff_ffff_0000_0001;
 /// That word's bits of [`ODD_OR_MODE`] for an even `seq` and
 /// `CLOCKMODE_ARCHTIMER`: what the straight path serves.
-pub const EVEN_ARCHTIMER: u64 = (CLOCKMODE_ARCHTIMER as u32 as u64) << 32;
+pub const EVEN_ARCHTIMER: u64 = seq_and_mode_word(0, CLOCKMODE_ARCHTIMER);
+
+/// `seq` and `clock_mode` as [`Counter::seq_and_mode`] gives them: one
+/// little-endian 64-bit word, `seq` in the low half.
+const fn seq_and_mode_word(seq: u32, mode: i32) -> u64 {
+    seq as u64 | (mode as u32 as u64) << 32
+}
 
 /// Opens a straight path's seqlock round: the [`Counter::seq_and_mode`]
 /// word, if `seq` is even and `clock_mode` is `CLOCKMODE_ARCHTIMER`.
