@@ -6,8 +6,16 @@
 //! changed. The mirror is whatever the machine's configuration names.
 //!
 //! Used for `qemu-user` 10.0 (static binaries, run on Debian 12 unpacked):
-//! its `-cpu max` has FEAT_ECV, which Debian 12's qemu 7.2 lacks.
+//! its `-cpu max` has FEAT_ECV, which Debian 12's qemu 7.2 lacks; and for
+//! the clients only Debian 13 has (glibc 2.41, Go 1.24, musl 1.2.5 armhf).
+//! The private configuration knows the host's architecture and `arm64` and
+//! `armhf`, so `package(sh, "musl-dev:armhf")` works.
+//!
+//! One fetch at a time: every process holds `target/trixie/lock` while it
+//! updates, downloads and unpacks, so tests running side by side never
+//! share apt's lists half-written or unpack over each other.
 
+use std::fs::File;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -23,20 +31,37 @@ const SOURCES: &str = "/etc/apt/sources.list.d/debian.sources";
 
 /// Debian 13's `qemu-aarch64` (qemu 10), fetched and unpacked on first use.
 pub fn qemu_aarch64(sh: &Shell) -> Result<PathBuf> {
-    let root = project_root().join(DIR);
-    let binary = root.join("qemu-user/usr/bin/qemu-aarch64");
-    if binary.exists() {
-        return Ok(binary);
-    }
-    let deb = download(sh, "qemu-user")?;
-    let unpacked = root.join("qemu-user");
-    cmd!(sh, "dpkg-deb -x {deb} {unpacked}")
-        .run()
-        .with_context(|| format!("unpacking {}", deb.display()))?;
+    let binary = package(sh, "qemu-user")?.join("usr/bin/qemu-aarch64");
     if !binary.exists() {
         bail!("Debian 13's qemu-user has no usr/bin/qemu-aarch64");
     }
     Ok(binary)
+}
+
+/// Debian 13's `package` (`name` or `name:arch`), downloaded and unpacked
+/// on first use; returns the directory it was unpacked into
+/// (`target/trixie/<name>[-<arch>]`), which holds its `usr/...` tree.
+pub fn package(sh: &Shell, package: &str) -> Result<PathBuf> {
+    let root = project_root().join(DIR);
+    let unpacked = root.join(package.replace(':', "-"));
+    let done = unpacked.join(".unpacked");
+    if done.exists() {
+        return Ok(unpacked);
+    }
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let lock = File::create(root.join("lock"))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", root.display()))?;
+    if done.exists() {
+        return Ok(unpacked);
+    }
+    let deb = download(sh, package)?;
+    let _ = std::fs::remove_dir_all(&unpacked);
+    cmd!(sh, "dpkg-deb -x {deb} {unpacked}")
+        .run()
+        .with_context(|| format!("unpacking {}", deb.display()))?;
+    std::fs::write(&done, "")?;
+    Ok(unpacked)
 }
 
 /// The machine's sources with every bookworm suite renamed to trixie's.
@@ -82,6 +107,15 @@ fn download(sh: &Shell, package: &str) -> Result<PathBuf> {
         format!("Dir::State::Lists={}", lists.display()),
         "-o".to_owned(),
         format!("Dir::Cache={}", cache.display()),
+        "-o".to_owned(),
+        format!(
+            "APT::Architectures::={}",
+            std::env::consts::ARCH.replace("x86_64", "amd64")
+        ),
+        "-o".to_owned(),
+        "APT::Architectures::=arm64".to_owned(),
+        "-o".to_owned(),
+        "APT::Architectures::=armhf".to_owned(),
     ];
     let update = options.clone();
     cmd!(sh, "apt-get -q {update...} update")
@@ -91,12 +125,13 @@ fn download(sh: &Shell, package: &str) -> Result<PathBuf> {
     cmd!(sh, "apt-get -q {options...} download {package}")
         .run()
         .with_context(|| format!("downloading Debian 13's {package}"))?;
+    let (name, arch) = package.split_once(':').unwrap_or((package, ""));
     std::fs::read_dir(&root)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| {
             p.file_name().is_some_and(|n| {
                 let n = n.to_string_lossy();
-                n.starts_with(&format!("{package}_")) && n.ends_with(".deb")
+                n.starts_with(&format!("{name}_")) && n.ends_with(&format!("{arch}.deb"))
             })
         })
         .with_context(|| format!("apt-get download left no {package} .deb"))
