@@ -124,7 +124,7 @@ pub use writer::{Clocks, Config, Error, Scale, Writer, MAX_SHIFT, MIN_ROLLOVER_S
 /// that the file is an ELF shared object of `class` (1 = ELF32, 2 = ELF64)
 /// for `machine` whose `exports` offsets lie inside it.
 macro_rules! embed_image {
-    ($file:literal, $what:literal, class $class:literal, machine $machine:literal, $exports:expr) => {
+    ($file:literal, $what:literal, class $class:literal, machine $machine:literal, max_pages $pages:literal, $exports:expr) => {
         /// The image file as `include_bytes!` gives it (alignment 1).
         const RAW: &[u8] = include_bytes!($file);
 
@@ -166,8 +166,9 @@ macro_rules! embed_image {
 
         // The committed image is what the layout and the offsets assume: an
         // ELF shared object (e_type ET_DYN = 3) of the expected class and
-        // machine whose exports all lie inside it and fit in one page (the
-        // `Layout` of both images). A stale or foreign file fails the build
+        // machine whose exports all lie inside it, in at most `$pages` pages
+        // (`Layout` has room for the 64-bit image's pages; the compat image
+        // fits one). A stale or foreign file fails the build
         // here.
         const _: () = {
             assert!(IMAGE_LEN >= 52, "the image is shorter than an ELF header");
@@ -181,7 +182,7 @@ macro_rules! embed_image {
                 RAW[18] == $machine && RAW[19] == 0,
                 "the image is for another machine"
             );
-            assert!(IMAGE_PAGES == 1, "the image does not fit in one page");
+            assert!(IMAGE_PAGES <= $pages, "the image has more pages than it may");
             let exports = $exports;
             let mut i = 0;
             while i < exports.len() {
@@ -204,10 +205,12 @@ embed_image!(
     "the vDSO image",
     class 2,
     machine 183, // EM_AARCH64
+    max_pages 2,
     [
         offsets::KERNEL_CLOCK_GETTIME,
         offsets::KERNEL_GETTIMEOFDAY,
         offsets::KERNEL_CLOCK_GETRES,
+        offsets::KERNEL_GETRANDOM,
         offsets::KERNEL_RT_SIGRETURN,
         offsets::VDSO_CLOCK_GETTIME,
         offsets::VDSO_CLOCK_GETTIME64,
@@ -239,6 +242,7 @@ pub mod compat {
         "the 32-bit compat image",
         class 1,
         machine 40, // EM_ARM
+        max_pages 1,
         [
             offsets::VDSO_CLOCK_GETTIME,
             offsets::VDSO_CLOCK_GETTIME64,

@@ -152,7 +152,7 @@ fn every_requirement_has_a_negative_test() {
             Requirement::VersionDefinitions => "checker_rejects_a_missing_linux_2_6_node",
             Requirement::Exports => "checker_rejects_an_extra_export",
             Requirement::Sigreturn => "checker_rejects_a_corrupted_sigreturn",
-            Requirement::Size => "checker_rejects_an_image_larger_than_a_page",
+            Requirement::Size => "checker_rejects_an_image_as_large_as_linux_6_12s",
             Requirement::Bti => "checker_rejects_an_image_without_the_bti_property",
             Requirement::Stack => "checker_rejects_a_frame_larger_than_a_small_stack_gives",
         };
@@ -218,9 +218,10 @@ rejects! {
         broken::sigreturn_without_nop => Sigreturn;
 
     // Image rule 8
-    checker_rejects_an_image_larger_than_a_page(AARCH64): broken::padded_past_page => Size;
-    checker_rejects_a_load_segment_larger_than_a_page(AARCH64):
-        broken::load_larger_than_page => Size;
+    checker_rejects_an_image_as_large_as_linux_6_12s(AARCH64):
+        broken::padded_to_linux_6_12s_size => Size;
+    checker_rejects_a_load_segment_as_large_as_linux_6_12s(AARCH64):
+        broken::load_as_large_as_linux_6_12s => Size;
 
     // Image rule 9: BTI (SECURITY.md)
     checker_rejects_an_image_without_the_bti_property(AARCH64):

@@ -10,6 +10,7 @@
 
 use crate::arch::{self, ArchCounter};
 use crate::data::{clock, DataPage};
+use crate::random::{self, Random};
 use crate::time::{self, Counted, Once, Timespec, Timeval, Timezone};
 
 // Each time export runs a straight path first: one seqlock round, inlined
@@ -31,6 +32,7 @@ use crate::time::{self, Counted, Once, Timespec, Timeval, Timezone};
 /// [`Counted::NONE`]), or `None` if the
 /// syscall must answer: the image's one out-of-line copy of the whole read,
 /// which every export shares.
+#[cfg_attr(target_arch = "aarch64", optimize(size))]
 #[inline(never)]
 fn read_clock(clock: i32, first: Counted) -> Option<Timespec> {
     // Without straight paths no round is ever handed over: say so, and the
@@ -79,6 +81,7 @@ pub(crate) unsafe fn gettime<T>(
 ///
 /// As [`gettime`].
 #[cold]
+#[cfg_attr(target_arch = "aarch64", optimize(size))]
 #[inline(never)]
 unsafe fn gettime_contended<T>(
     clock: i32,
@@ -155,6 +158,7 @@ pub(crate) unsafe fn timeofday<T>(
 ///
 /// As [`timeofday`].
 #[cold]
+#[cfg_attr(target_arch = "aarch64", optimize(size))]
 #[inline(never)]
 unsafe fn timeofday_contended<T>(
     tv: *mut T,
@@ -250,4 +254,25 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     // SAFETY: never runs; the symbol does not exist and the link fails if
     // this call is reachable.
     unsafe { __vdso_panic_path_survived_optimisation() }
+}
+
+/// `getrandom` from the data page's RNG generation with `arch`'s block
+/// function, or its syscall ([`random::getrandom`]).
+///
+/// # Safety
+///
+/// As [`random::getrandom`].
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+#[inline(always)]
+pub(crate) unsafe fn getrandom<R: Random>(
+    arch: &R,
+    buffer: *mut u8,
+    len: usize,
+    flags: u32,
+    opaque_state: *mut u8,
+    opaque_len: usize,
+) -> isize {
+    let rng = &arch::data_page().rng;
+    // SAFETY: the caller's contract, passed on.
+    unsafe { random::getrandom(rng, arch, buffer, len, flags, opaque_state, opaque_len) }
 }

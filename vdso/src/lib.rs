@@ -18,6 +18,7 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(feature = "image", feature(optimize_attribute))]
 
 pub mod data;
 pub mod random;

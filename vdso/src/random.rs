@@ -1,5 +1,5 @@
 //! The portable getrandom algorithm: Linux 6.12's `lib/vdso/getrandom.c` in
-//! Rust (issue 16's first part; the image does not export it yet).
+//! Rust, which the 64-bit image exports as `__kernel_getrandom`.
 //!
 //! A "fast key erasure" RNG over ChaCha20, as the kernel's own getrandom:
 //! each thread's state (memory the libc mapped with the flags the params
@@ -17,9 +17,9 @@
 //!
 //! Differences from Linux, each on purpose:
 //! - A NULL or misaligned state (not 8-byte aligned; libcs hand out
-//!   8-aligned slices of their mapping) goes to the syscall, where Linux's
-//!   image would fault or read it unaligned; a NULL params pointer gets
-//!   `-EFAULT`.
+//!   8-aligned slices of their mapping) or a NULL buffer goes to the
+//!   syscall, where Linux's image would fault or read the state unaligned;
+//!   a NULL params pointer gets `-EFAULT`.
 //! - A `pos` beyond the batch (a corrupted state) reads as an empty batch,
 //!   where Linux's would copy from beyond it.
 //! - A page that says "ready" with generation 0 (no kernel writes that: its
@@ -28,7 +28,6 @@
 //!   all-zero key.
 
 use core::mem::{align_of, offset_of, size_of};
-use core::ptr;
 use core::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use crate::data::{VdsoRngData, PAGE_SIZE};
@@ -80,6 +79,7 @@ pub struct State {
 }
 
 const _: () = {
+    assert!(cfg!(target_endian = "little"), "write_params assumes it");
     assert!(size_of::<State>() == 144);
     assert!(offset_of!(State, generation) == 128);
     assert!(offset_of!(State, pos) == 136);
@@ -144,6 +144,7 @@ pub trait Random {
 /// answers for it), and `opaque_state`, when not NULL, points to
 /// `opaque_len` bytes this thread owns (a [`State`], or 64 bytes for the
 /// params call).
+#[cfg_attr(feature = "image", optimize(size))]
 pub unsafe fn getrandom<R: Random + ?Sized>(
     rng: &VdsoRngData,
     arch: &R,
@@ -157,15 +158,9 @@ pub unsafe fn getrandom<R: Random + ?Sized>(
         if opaque_state.is_null() {
             return -EFAULT;
         }
-        let params = OpaqueParams {
-            size_of_opaque_state: size_of::<State>() as u32,
-            mmap_prot: STATE_PROT,
-            mmap_flags: STATE_MAP_FLAGS,
-            reserved: [0; 13],
-        };
         // SAFETY: the caller's contract: `opaque_state` is 64 writable bytes
         // (not NULL: checked above), in any alignment.
-        unsafe { opaque_state.cast::<OpaqueParams>().write_unaligned(params) };
+        unsafe { write_params(opaque_state) };
         return 0;
     }
     // The state must not straddle a page: pages can be zeroed at any time.
@@ -180,6 +175,25 @@ pub unsafe fn getrandom<R: Random + ?Sized>(
     }
 }
 
+/// Writes [`OpaqueParams`] to `out` as eight 64-bit words, each built in a
+/// register: as one struct the compiler would load it from a constant in
+/// the image, and the image keeps no data. Each word holds two `u32`
+/// fields, the first in its low half: the layout on a little-endian arch,
+/// which every arch we build for is.
+///
+/// # Safety
+///
+/// `out` is valid for 64 bytes of writes, in any alignment.
+unsafe fn write_params(out: *mut u8) {
+    let first = u64::from(size_of::<State>() as u32) | u64::from(STATE_PROT) << 32;
+    let words = [first, u64::from(STATE_MAP_FLAGS), 0, 0, 0, 0, 0, 0];
+    for (i, word) in words.into_iter().enumerate() {
+        // SAFETY: word `i` of the caller's 64 bytes.
+        unsafe { out.cast::<u64>().add(i).write_unaligned(word) };
+        compiler_fence(Ordering::SeqCst);
+    }
+}
+
 /// [`getrandom`] from the state, or `None` where the syscall must answer
 /// with the caller's own arguments: unknown flags, a state of another size
 /// (CRIU) or place, the kernel's RNG not ready yet (every call must reach it
@@ -190,6 +204,7 @@ pub unsafe fn getrandom<R: Random + ?Sized>(
 /// # Safety
 ///
 /// As [`getrandom`].
+#[cfg_attr(feature = "image", optimize(size))]
 unsafe fn serve<R: Random + ?Sized>(
     rng: &VdsoRngData,
     arch: &R,
@@ -199,7 +214,9 @@ unsafe fn serve<R: Random + ?Sized>(
     opaque_state: *mut u8,
     opaque_len: usize,
 ) -> Option<isize> {
-    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
+    // A NULL buffer: the syscall's `-EFAULT` (or its 0 for `len` 0), where
+    // Linux's image would fault.
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || buffer.is_null() {
         return None;
     }
     // SAFETY: the caller's contract, checked for size, alignment and NULL.
@@ -243,6 +260,7 @@ unsafe fn usable_state<'a>(opaque_state: *mut u8, opaque_len: usize) -> Option<&
 /// # Safety
 ///
 /// `buffer` is valid for `len` bytes of writes.
+#[cfg_attr(feature = "image", optimize(size))]
 unsafe fn fill<R: Random + ?Sized>(
     rng: &VdsoRngData,
     arch: &R,
@@ -251,8 +269,12 @@ unsafe fn fill<R: Random + ?Sized>(
     len: usize,
 ) -> Option<usize> {
     let mut counter = [0u32; 2];
-    let mut have_retried = false;
-    loop {
+    // Once more from the start with a new key if the generation moved, then
+    // the syscall: a bound against low memory or a user force-reseeding the
+    // RNG. Hidden from the optimiser, so that it does not unroll the loop:
+    // the image has room for one copy of the round, not two.
+    let mut attempts = core::hint::black_box(2u32);
+    let current = loop {
         // SAFETY: the caller's contract.
         if !unsafe { round(rng, arch, state, buffer, len, &mut counter) } {
             return None;
@@ -261,18 +283,15 @@ unsafe fn fill<R: Random + ?Sized>(
         // reseeded meanwhile, or the state was zeroed or forked (its
         // `generation` never equals the kernel's then, which is never 0).
         compiler_fence(Ordering::SeqCst);
-        if state.generation.load(Ordering::Relaxed) == rng.generation.load(Ordering::Relaxed) {
-            state.in_use.store(false, Ordering::Relaxed);
-            return Some(len);
+        attempts -= 1;
+        let current =
+            state.generation.load(Ordering::Relaxed) == rng.generation.load(Ordering::Relaxed);
+        if current || attempts == 0 {
+            break current;
         }
-        // Once more from the start with a new key, then the syscall: a
-        // bound against low memory or a user force-reseeding the RNG.
-        if have_retried {
-            state.in_use.store(false, Ordering::Relaxed);
-            return None;
-        }
-        have_retried = true;
-    }
+    };
+    state.in_use.store(false, Ordering::Relaxed);
+    current.then_some(len)
 }
 
 /// One attempt of [`fill`]: [`reseed_if_moved`], then [`stream`]; `false`
@@ -282,7 +301,8 @@ unsafe fn fill<R: Random + ?Sized>(
 /// # Safety
 ///
 /// As [`stream`].
-#[inline(never)]
+#[inline(always)]
+#[cfg_attr(feature = "image", optimize(size))]
 unsafe fn round<R: Random + ?Sized>(
     rng: &VdsoRngData,
     arch: &R,
@@ -307,6 +327,7 @@ unsafe fn round<R: Random + ?Sized>(
 /// # Safety
 ///
 /// `state` is in use by this call.
+#[cfg_attr(feature = "image", optimize(size))]
 unsafe fn reseed_if_moved<R: Random + ?Sized>(rng: &VdsoRngData, arch: &R, state: &State) -> bool {
     let current = rng.generation.load(Ordering::Relaxed);
     if current == 0 {
@@ -348,6 +369,7 @@ unsafe fn reseed_if_moved<R: Random + ?Sized>(rng: &VdsoRngData, arch: &R, state
 ///
 /// `buffer` is valid for `len` bytes of writes; `state` is in use by this
 /// call.
+#[cfg_attr(feature = "image", optimize(size))]
 unsafe fn stream<R: Random + ?Sized>(
     arch: &R,
     state: &State,
@@ -389,20 +411,38 @@ unsafe fn stream<R: Random + ?Sized>(
 
 /// Copies `len` bytes from `src` to `dst` and zeroes them at `src` as it
 /// goes (Linux's `memcpy_and_zero_src`): output, once handed out, is gone
-/// from the state. Byte by byte with volatile stores, so the compiler can
-/// neither drop the zeroing nor call `memcpy`.
+/// from the state. Eight bytes at a time (unaligned loads and stores are
+/// cheap on the arches we build for), then byte by byte, as Linux does.
+/// Each step ends with a compiler fence, so the loops stay loops: the
+/// compiler can neither turn them into `memcpy`/`memset` calls (the image
+/// has none) nor move bytes through the stack. The zeroing cannot be
+/// dropped either: the state outlives the call.
 ///
 /// # Safety
 ///
 /// `dst` is valid for `len` bytes of writes, `src` for reads and writes;
 /// they do not overlap.
 unsafe fn copy_and_zero_source(dst: *mut u8, src: *mut u8, len: usize) {
-    for i in 0..len {
+    let mut i = 0;
+    while len - i >= 8 {
+        // SAFETY: `i + 8 <= len`: inside both, per the contract; the
+        // accesses are unaligned ones.
+        unsafe {
+            let (d, s) = (dst.add(i).cast::<u64>(), src.add(i).cast::<u64>());
+            d.write_unaligned(s.read_unaligned());
+            s.write_unaligned(0);
+        }
+        compiler_fence(Ordering::SeqCst);
+        i += 8;
+    }
+    while i < len {
         // SAFETY: `i < len`: inside both, per the contract.
         unsafe {
-            ptr::write_volatile(dst.add(i), ptr::read_volatile(src.add(i)));
-            ptr::write_volatile(src.add(i), 0);
+            dst.add(i).write(src.add(i).read());
+            src.add(i).write(0);
         }
+        compiler_fence(Ordering::SeqCst);
+        i += 1;
     }
 }
 

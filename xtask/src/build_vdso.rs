@@ -459,10 +459,11 @@ pub fn check_no_x18(sh: &Shell, image: &Path) -> Result<()> {
 fn print_summary(abi: Abi, report: &Report) {
     let spec = Spec::of(abi);
     println!(
-        "{} image ({}): {} bytes (limit 4096)",
+        "{} image ({}): {} bytes (limit {})",
         abi.name(),
         spec.what,
-        report.size
+        report.size,
+        spec.max_size
     );
     println!("segments:");
     for s in &report.segments {

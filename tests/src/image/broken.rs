@@ -717,21 +717,41 @@ pub fn frame_by_register(image: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Zero bytes appended until the file is one byte longer than a page.
-pub fn padded_past_page(image: &[u8]) -> Vec<u8> {
+/// Zero bytes appended until the file is `len` bytes long.
+fn padded_to(image: &[u8], len: usize) -> Vec<u8> {
     let mut out = image.to_vec();
-    out.resize(PAGE_SIZE as usize + 1, 0);
+    out.resize(len, 0);
     out
 }
 
-/// The `PT_LOAD` claims two pages of memory (the file is unchanged).
-pub fn load_larger_than_page(image: &[u8]) -> Vec<u8> {
+/// The `PT_LOAD` claims `len` bytes of memory (the file is unchanged).
+fn load_spanning(image: &[u8], len: u64) -> Vec<u8> {
     let layout = Layout::of(image);
     let (off, _) = layout.phdr(PT_LOAD);
     let mut out = image.to_vec();
     let f = layout.fields;
-    f.put_word(&mut out, off + f.p_memsz, 2 * PAGE_SIZE);
+    f.put_word(&mut out, off + f.p_memsz, len);
     out
+}
+
+/// Zero bytes appended until the file is one byte longer than a page.
+pub fn padded_past_page(image: &[u8]) -> Vec<u8> {
+    padded_to(image, PAGE_SIZE as usize + 1)
+}
+
+/// The `PT_LOAD` claims two pages of memory (the file is unchanged).
+pub fn load_larger_than_page(image: &[u8]) -> Vec<u8> {
+    load_spanning(image, 2 * PAGE_SIZE)
+}
+
+/// Zero bytes appended until the file is as long as Linux 6.12's image.
+pub fn padded_to_linux_6_12s_size(image: &[u8]) -> Vec<u8> {
+    padded_to(image, crate::image::LINUX_6_12_IMAGE_SIZE)
+}
+
+/// The `PT_LOAD` claims as many bytes as Linux 6.12's image has.
+pub fn load_as_large_as_linux_6_12s(image: &[u8]) -> Vec<u8> {
+    load_spanning(image, crate::image::LINUX_6_12_IMAGE_SIZE as u64)
 }
 
 /// `e_machine` is x86-64.
@@ -916,8 +936,14 @@ pub fn all(image: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         ("soname_changed", soname_changed(image)),
         ("sigreturn_corrupted", sigreturn_corrupted(image)),
         ("sigreturn_without_nop", sigreturn_without_nop(image)),
-        ("padded_past_page", padded_past_page(image)),
-        ("load_larger_than_page", load_larger_than_page(image)),
+        (
+            "padded_to_linux_6_12s_size",
+            padded_to_linux_6_12s_size(image),
+        ),
+        (
+            "load_as_large_as_linux_6_12s",
+            load_as_large_as_linux_6_12s(image),
+        ),
         ("machine_x86_64", machine_x86_64(image)),
         ("type_exec", type_exec(image)),
         ("second_load", segment_retyped(image, PT_NOTE, PT_LOAD)),

@@ -31,6 +31,7 @@ static AARCH64: Image = Image {
     versions: &[SONAME, LINUX_2_6_39, LINUX_2_6],
     client_version_hash: (LINUX_2_6_39, 0x75f_cb89, "glibc (VDSO_HASH) and Go arm64"),
     go_key: (go::VDSO_SYMBOL_KEYS_ARM64[0], "__kernel_clock_gettime"),
+    pages: 2,
 };
 
 rules::every_rule!(AARCH64);

@@ -41,6 +41,7 @@ static COMPAT: Image = Image {
     versions: &[SONAME, LINUX_2_6],
     client_version_hash: (LINUX_2_6, GO_ARM_VERSION_HASH, "Go linux/arm"),
     go_key: (go::VDSO_SYMBOL_KEYS_ARM[0], "__vdso_clock_gettime"),
+    pages: 1,
 };
 
 rules::every_rule!(COMPAT);

@@ -9,11 +9,12 @@
 //! touches; none writes memory except the fallbacks, which hand the caller's
 //! pointers to the kernel exactly as the syscall would receive them.
 
-use core::arch::asm;
+use core::arch::{asm, global_asm};
 
 use core::mem::offset_of;
 
 use crate::data::{DataPage, VdsoData, VdsoTimestamp};
+use crate::random::Random;
 use crate::time::{
     Counter, CounterSource, Snapshot, Timespec, Timeval, Timezone, EVEN_ARCHTIMER, ODD_OR_MODE,
 };
@@ -30,6 +31,8 @@ const NR_CLOCK_GETTIME: u64 = 113;
 const NR_CLOCK_GETRES: u64 = 114;
 /// `__NR_gettimeofday` (asm-generic).
 const NR_GETTIMEOFDAY: u64 = 169;
+/// `__NR_getrandom` (asm-generic).
+const NR_GETRANDOM: u64 = 278;
 
 /// The data page, `DATA_PAGE_OFFSET` bytes below the image.
 ///
@@ -298,4 +301,56 @@ pub unsafe fn clock_getres_fallback(clock: i32, res: *mut Timespec) -> i32 {
 pub unsafe fn gettimeofday_fallback(tv: *mut Timeval, tz: *mut Timezone) -> i32 {
     // SAFETY: gettimeofday validates both pointers.
     unsafe { syscall2(NR_GETTIMEOFDAY, tv as u64, tz as u64) }
+}
+
+// The ChaCha20 block function, in NEON asm that touches no stack (Linux's
+// `__arch_chacha20_blocks_nostack`): compiled code could spill the key.
+global_asm!(include_str!("aarch64/chacha20.S"), options(raw));
+
+extern "C" {
+    /// `vdso/src/arch/aarch64/chacha20.S`, a hidden symbol of the image:
+    /// reached by a direct `bl`, as Linux's image reaches its own.
+    fn __vdso_chacha20_blocks(dst: *mut u8, key: *const u32, counter: *mut u32, nblocks: usize);
+}
+
+/// The getrandom export's arch part: the NEON block function and `svc #0`.
+///
+/// It needs FPSIMD at EL0, which Linux arm64 gives every process it runs
+/// (Linux's image answers `-ENOSYS` only on a kernel without FPSIMD, which
+/// an arm64 Linux userland cannot run on anyway). A kernel that traps
+/// FPSIMD at EL0 must handle the trap as Linux does or not map the image.
+pub struct ArchRandom;
+
+impl Random for ArchRandom {
+    #[inline(always)]
+    unsafe fn chacha20_blocks(
+        &self,
+        dst: *mut u8,
+        key: *const u32,
+        counter: &mut [u32; 2],
+        nblocks: usize,
+    ) {
+        // SAFETY: the trait's contract is the asm's: `dst` holds `nblocks`
+        // blocks, `key` 8 words, `counter` 2 words; the asm reads the key
+        // before it writes `dst` and touches nothing else.
+        unsafe { __vdso_chacha20_blocks(dst, key, counter.as_mut_ptr(), nblocks) }
+    }
+
+    #[inline(always)]
+    unsafe fn getrandom_syscall(&self, buffer: *mut u8, len: usize, flags: u32) -> isize {
+        let ret: isize;
+        // SAFETY: a plain `svc #0`; the kernel validates `buffer` and
+        // writes only there. It clobbers nothing but `x0`.
+        unsafe {
+            asm!(
+                "svc #0",
+                in("x8") NR_GETRANDOM,
+                inlateout("x0") buffer as usize => ret,
+                in("x1") len,
+                in("x2") flags as usize,
+                options(nostack),
+            );
+        }
+        ret
+    }
 }

@@ -67,6 +67,9 @@ impl Random for Kernel {
         if let Some(ret) = self.syscall_returns.get() {
             return ret;
         }
+        if buffer.is_null() && len > 0 {
+            return -EFAULT;
+        }
         // A 32-byte call with no flags is the reseed: the key; else a pattern.
         let bytes: Vec<u8> = if len == 32 {
             KEY0.to_vec()
@@ -425,4 +428,21 @@ fn a_huge_length_is_cut_to_max_rw_count_as_the_syscall_cuts_it() {
     };
     assert_eq!(ret, 0x7fff_f000);
     assert_eq!(*k.calls.borrow(), [(32, 0)]);
+}
+
+#[test]
+fn a_null_buffer_goes_to_the_syscall_which_answers_efault() {
+    // Linux's image would write through it and fault; the syscall answers instead.
+    let (rng, k) = (ready(), Kernel::default());
+    let mut page = page();
+    let base = page.0.as_mut_ptr();
+    // SAFETY: the state lies in `page`; the NULL buffer is handed to the simulated syscall.
+    let ret = unsafe { getrandom(&rng, &k, std::ptr::null_mut(), 32, 0, base, 144) };
+    assert_eq!(ret, -EFAULT, "the simulated syscall's answer");
+    assert_eq!(*k.calls.borrow(), [(32, 0)], "the caller's call, no reseed");
+    assert_eq!(
+        state(&page).generation.load(Relaxed),
+        0,
+        "the state untouched"
+    );
 }

@@ -39,10 +39,11 @@ pub const BTI_JC: u32 = 0xd503_24df;
 /// pad. `__kernel_rt_sigreturn` is not one: the handler's `ret` reaches it,
 /// BTI does not check `ret`, and the unwinders match its first two
 /// instructions.
-pub const LANDING_PADS: [&str; 3] = [
+pub const LANDING_PADS: [&str; 4] = [
     "__kernel_clock_gettime",
     "__kernel_gettimeofday",
     "__kernel_clock_getres",
+    "__kernel_getrandom",
 ];
 
 /// Whether `word` is a register-indirect branch other than `ret`: `br`,

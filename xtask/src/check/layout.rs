@@ -5,7 +5,7 @@ use object::elf;
 use object::read::elf::ProgramHeader as _;
 
 use super::view::{flag_text, segment_name, Class, File, Segments};
-use super::{Checker, Requirement, Spec, MAX_IMAGE_SIZE};
+use super::{Checker, Requirement, Spec};
 
 /// The one `PT_LOAD`'s extent: where the image's addresses end.
 pub(super) struct Load {
@@ -20,7 +20,7 @@ impl Load {
 }
 
 /// Image rule 1: `ET_DYN` for `spec`'s machine (the class was checked by
-/// parsing); image rule 8: the file fits in one page.
+/// parsing); image rule 8: the file is no larger than `spec.max_size`.
 pub(super) fn header<Elf: Class>(file: &File<'_, Elf>, spec: &Spec, c: &mut Checker) {
     let (header, endian) = (file.header, file.endian);
     c.expect(
@@ -40,10 +40,11 @@ pub(super) fn header<Elf: Class>(file: &File<'_, Elf>, spec: &Spec, c: &mut Chec
             )
         },
     );
-    c.expect(file.data.len() <= MAX_IMAGE_SIZE, Requirement::Size, || {
+    c.expect(file.data.len() <= spec.max_size, Requirement::Size, || {
         format!(
-            "file is {} bytes, more than {MAX_IMAGE_SIZE}",
-            file.data.len()
+            "file is {} bytes, more than {}",
+            file.data.len(),
+            spec.max_size
         )
     });
 }
@@ -73,10 +74,12 @@ pub(super) fn segments<Elf: Class>(
 }
 
 /// Image rule 2: exactly one `PT_LOAD`, R+X, at offset and address 0, no
-/// larger than a page (image rule 8). Returns its extent, if there is one.
+/// larger than `spec.max_size` (image rule 8). Returns its extent, if there
+/// is one.
 pub(super) fn load<Elf: Class>(
     file: &File<'_, Elf>,
     segments: &Segments<'_, Elf>,
+    spec: &Spec,
     c: &mut Checker,
 ) -> Option<Load> {
     let endian = file.endian;
@@ -101,7 +104,7 @@ pub(super) fn load<Elf: Class>(
         || format!("PT_LOAD at offset {offset:#x}, address {vaddr:#x}; both must be 0"),
     );
     let memsz: u64 = load.p_memsz(endian).into();
-    c.expect(memsz <= MAX_IMAGE_SIZE as u64, Requirement::Size, || {
+    c.expect(memsz <= spec.max_size as u64, Requirement::Size, || {
         format!("PT_LOAD spans {memsz} bytes")
     });
     Some(Load { end })

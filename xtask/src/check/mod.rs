@@ -39,8 +39,13 @@ pub const SONAME: &str = "linux-vdso.so.1";
 pub const VERSION_ARM64: &str = "LINUX_2.6.39";
 /// Version of the `__vdso_*` aliases (32-bit musl and Go linux/arm names).
 pub const VERSION_ALIASES: &str = "LINUX_2.6";
-/// Largest image the kernel maps: one page.
-pub const MAX_IMAGE_SIZE: usize = 4096;
+/// Size of Linux 6.12's own arm64 vDSO (Debian's 6.12.118, the first with
+/// `__kernel_getrandom`): the image a kernel would map instead of ours.
+pub const LINUX_6_12_IMAGE_SIZE: usize = 4696;
+/// Largest 64-bit image: smaller than Linux 6.12's (so two 4 KiB pages).
+pub const MAX_IMAGE_SIZE: usize = LINUX_6_12_IMAGE_SIZE - 1;
+/// Largest compat image: one 4 KiB page, as Linux's `vdso32`.
+pub const MAX_COMPAT_IMAGE_SIZE: usize = 4096;
 /// Go 1.19's arm64 `vdsoSymbolKeys` carry this SysV hash for
 /// `__kernel_clock_gettime`; it is really the hash of `__vdso_clock_gettime`.
 /// Go walks the chain of bucket `GO_ARM64_CLOCK_GETTIME_HASH % nbucket` and
@@ -61,7 +66,7 @@ pub struct Export {
 }
 
 /// Everything the image exports, and nothing else.
-pub const EXPORTS: [Export; 8] = [
+pub const EXPORTS: [Export; 9] = [
     Export {
         name: "__kernel_clock_gettime",
         version: VERSION_ARM64,
@@ -79,6 +84,12 @@ pub const EXPORTS: [Export; 8] = [
         version: VERSION_ARM64,
         alias_of: None,
         offset_const: "KERNEL_CLOCK_GETRES",
+    },
+    Export {
+        name: "__kernel_getrandom",
+        version: VERSION_ARM64,
+        alias_of: None,
+        offset_const: "KERNEL_GETRANDOM",
     },
     Export {
         name: "__kernel_rt_sigreturn",
@@ -143,7 +154,7 @@ pub const COMPAT_EXPORTS: [Export; 4] = [
 
 /// Which image a check is for: what differs between the 64-bit image and
 /// the 32-bit compat one. Everything else (one R+X load, no relocations,
-/// SysV hash only, soname, version hashes, one page) is the same rule.
+/// SysV hash only, soname, version hashes) is the same rule.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
     /// What the image is, for messages.
@@ -163,6 +174,8 @@ pub struct Spec {
     /// The image these rules are for; its architecture's own rules are
     /// checked besides the common ones.
     pub abi: Abi,
+    /// The most bytes the file and its load may span (image rule 8).
+    pub max_size: usize,
 }
 
 impl Spec {
@@ -184,6 +197,7 @@ pub const AARCH64: Spec = Spec {
     versions: &[VERSION_ARM64, VERSION_ALIASES],
     go_lookup: "__kernel_clock_gettime",
     abi: Abi::Aarch64,
+    max_size: MAX_IMAGE_SIZE,
 };
 
 /// The 32-bit compat image: for AArch32 processes (musl arm, Go linux/arm).
@@ -195,6 +209,7 @@ pub const COMPAT: Spec = Spec {
     versions: &[VERSION_ALIASES],
     go_lookup: "__vdso_clock_gettime",
     abi: Abi::Compat,
+    max_size: MAX_COMPAT_IMAGE_SIZE,
 };
 
 /// An image rule (ARCHITECTURE.md) that an image can break.
@@ -232,7 +247,8 @@ pub enum Requirement {
     Exports,
     /// `__kernel_rt_sigreturn` is the exact trampoline, after a `nop`.
     Sigreturn,
-    /// The image fits in one page.
+    /// The image is smaller than Linux 6.12's (64-bit) or fits one page
+    /// (compat).
     Size,
     /// A `PT_GNU_PROPERTY` note with `GNU_PROPERTY_AARCH64_FEATURE_1_BTI`,
     /// `bti c` at each time function's entry, no indirect branch inside.
@@ -262,7 +278,9 @@ impl fmt::Display for Requirement {
             Self::VersionDefinitions => "image rule 5: version definitions",
             Self::Exports => "image rule 6: exported symbols",
             Self::Sigreturn => "image rule 7: __kernel_rt_sigreturn bytes",
-            Self::Size => "image rule 8: fits in one 4 KiB page",
+            Self::Size => {
+                "image rule 8: smaller than Linux 6.12's image (64-bit), one 4 KiB page (compat)"
+            }
             Self::Bti => {
                 "image rule 9: BTI property note, landing pads, no indirect branches (SECURITY.md)"
             }
@@ -401,7 +419,7 @@ fn check_into<Elf: Class>(data: &[u8], c: &mut Checker, spec: &Spec) -> Option<R
     layout::header(&file, spec, c);
     let segments = file.segments(c)?;
     layout::segments(&file, &segments, c);
-    let load = layout::load(&file, &segments, c)?;
+    let load = layout::load(&file, &segments, spec, c)?;
     let dynamic = layout::dynamic(&file, &segments, &load, c)?;
     layout::build_id(&file, &segments, c);
     match spec.abi {

@@ -1,13 +1,13 @@
 //! The 64-bit image's exports (Linux's `arch/arm64/kernel/vdso/vgettimeofday.c`
-//! and `sigreturn.S`): the three time functions `@LINUX_2.6.39`, each a
+//! and `sigreturn.S`): the three time functions and `__kernel_getrandom` `@LINUX_2.6.39`, each a
 //! one-line forward to the generic adaptors in `image.rs` with this arch's
 //! fallback, the signal-return trampoline, and the image's BTI note. The
 //! linker script adds the `__vdso_*` aliases `@LINUX_2.6`.
 
 use core::arch::global_asm;
 
-use super::{clock_getres_fallback, clock_gettime_fallback, gettimeofday_fallback};
-use crate::image::{getres, gettime, timeofday};
+use super::{clock_getres_fallback, clock_gettime_fallback, gettimeofday_fallback, ArchRandom};
+use crate::image::{getrandom, getres, gettime, timeofday};
 use crate::time::{Timespec, Timeval, Timezone};
 
 /// `clock_gettime(2)`.
@@ -44,6 +44,26 @@ pub unsafe extern "C" fn __kernel_clock_getres(clock: i32, res: *mut Timespec) -
     // SAFETY: the caller's contract is `getres`'s; the syscall checks its
     // arguments itself.
     unsafe { getres(clock, res, |t| t, || clock_getres_fallback(clock, res)) }
+}
+
+/// `getrandom(2)` from a state the libc mapped (Linux 6.12's
+/// `__kernel_getrandom`, `arch/arm64/kernel/vdso/vgetrandom.c`), or its
+/// params call; see [`crate::random::getrandom`].
+///
+/// # Safety
+///
+/// `buffer` is valid for `len` bytes of writes (or the syscall answers for
+/// it); `opaque_state` is NULL or `opaque_len` bytes this thread owns.
+#[no_mangle]
+pub unsafe extern "C" fn __kernel_getrandom(
+    buffer: *mut u8,
+    len: usize,
+    flags: u32,
+    opaque_state: *mut u8,
+    opaque_len: usize,
+) -> isize {
+    // SAFETY: the caller's contract is `getrandom`'s.
+    unsafe { getrandom(&ArchRandom, buffer, len, flags, opaque_state, opaque_len) }
 }
 
 // `__kernel_rt_sigreturn`: exactly `mov x8, #__NR_rt_sigreturn; svc #0`, the
