@@ -1,7 +1,7 @@
 //! The harness's command line, a contract the end-to-end tests rely on:
 //!
 //! ```text
-//! vdso-exec [--fake-epoch SECS] [--] PROGRAM [ARGS...]
+//! vdso-exec [--fake-epoch SECS] [--rng-reseed-ms MS] [--] PROGRAM [ARGS...]
 //! ```
 //!
 //! Options come before `PROGRAM`; everything after it belongs to the
@@ -11,7 +11,8 @@
 use std::ffi::CStr;
 
 /// One line of usage, printed (on stderr) with every usage error.
-pub const USAGE: &str = "usage: vdso-exec [--fake-epoch SECS] [--] PROGRAM [ARGS...]";
+pub const USAGE: &str =
+    "usage: vdso-exec [--fake-epoch SECS] [--rng-reseed-ms MS] [--] PROGRAM [ARGS...]";
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +20,10 @@ pub struct Invocation<'a> {
     /// `--fake-epoch SECS`: publish this REALTIME (seconds since the epoch)
     /// instead of the host's.
     pub fake_epoch: Option<i64>,
+    /// `--rng-reseed-ms MS`: the ticker publishes a new RNG generation
+    /// (`Writer::rng_reseeded`) every MS milliseconds, as a kernel does when
+    /// its pool reseeds, so each getrandom state reseeds on its next call.
+    pub rng_reseed_ms: Option<u64>,
     /// The program's path, as given; also its `argv[0]` and `AT_EXECFN`.
     pub program: &'a CStr,
     /// The program's argv: `program`, then its arguments.
@@ -38,30 +43,22 @@ pub enum Command<'a> {
 /// the reason, for one line on stderr.
 pub fn parse<'a>(args: &[&'a CStr]) -> Result<Command<'a>, String> {
     let mut fake_epoch = None;
+    let mut rng_reseed_ms = None;
     let mut rest = args;
     while let Some((&arg, tail)) = rest.split_first() {
         let bytes = arg.to_bytes();
-        let epoch_value = if bytes == b"--fake-epoch" {
-            let (&value, tail) = tail
-                .split_first()
-                .ok_or("--fake-epoch needs a value (seconds since the epoch)")?;
+        if let Some((value, tail)) = option_value(bytes, tail, "--fake-epoch")? {
             rest = tail;
-            Some(value.to_bytes())
-        } else if let Some(value) = bytes.strip_prefix(b"--fake-epoch=") {
+            fake_epoch = Some(number(
+                value,
+                "--fake-epoch takes whole seconds since the epoch",
+            )?);
+            continue;
+        }
+        if let Some((value, tail)) = option_value(bytes, tail, "--rng-reseed-ms")? {
             rest = tail;
-            Some(value)
-        } else {
-            None
-        };
-        if let Some(value) = epoch_value {
-            let text = std::str::from_utf8(value).unwrap_or("");
-            let secs = text.parse::<i64>().map_err(|_| {
-                format!(
-                    "--fake-epoch takes whole seconds since the epoch, not {:?}",
-                    String::from_utf8_lossy(value)
-                )
-            })?;
-            fake_epoch = Some(secs);
+            let ms: u64 = number(value, "--rng-reseed-ms takes whole milliseconds")?;
+            rng_reseed_ms = Some(ms.max(1));
             continue;
         }
         match bytes {
@@ -84,9 +81,37 @@ pub fn parse<'a>(args: &[&'a CStr]) -> Result<Command<'a>, String> {
     let (&program, _) = rest.split_first().ok_or("no PROGRAM given")?;
     Ok(Command::Run(Invocation {
         fake_epoch,
+        rng_reseed_ms,
         program,
         argv: rest.to_vec(),
     }))
+}
+
+/// The value of option `name` if `arg` is it (`name VALUE` or
+/// `name=VALUE`), with the arguments after it.
+fn option_value<'a, 'b>(
+    arg: &'a [u8],
+    tail: &'b [&'a CStr],
+    name: &str,
+) -> Result<Option<(&'a [u8], &'b [&'a CStr])>, String> {
+    if arg == name.as_bytes() {
+        let (&value, tail) = tail
+            .split_first()
+            .ok_or_else(|| format!("{name} needs a value"))?;
+        return Ok(Some((value.to_bytes(), tail)));
+    }
+    let joined = arg
+        .strip_prefix(name.as_bytes())
+        .and_then(|v| v.strip_prefix(b"="));
+    Ok(joined.map(|value| (value, tail)))
+}
+
+/// `value` as a number, or `what` and the value as the error.
+fn number<T: std::str::FromStr>(value: &[u8], what: &str) -> Result<T, String> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| format!("{what}, not {:?}", String::from_utf8_lossy(value)))
 }
 
 #[cfg(test)]
@@ -119,6 +144,14 @@ mod tests {
     }
 
     #[test]
+    fn rng_reseed_period_is_read_in_both_spellings_and_at_least_1_ms() {
+        let inv = run(&[c"--rng-reseed-ms", c"100", c"--fake-epoch=7", c"p"]);
+        assert_eq!((inv.rng_reseed_ms, inv.fake_epoch), (Some(100), Some(7)));
+        assert_eq!(run(&[c"--rng-reseed-ms=0", c"p"]).rng_reseed_ms, Some(1));
+        assert_eq!(run(&[c"p"]).rng_reseed_ms, None);
+    }
+
+    #[test]
     fn double_dash_allows_a_program_named_like_an_option() {
         let inv = run(&[c"--", c"--weird"]);
         assert_eq!(inv.program, c"--weird");
@@ -130,6 +163,7 @@ mod tests {
         assert!(err(&[]).contains("no PROGRAM"));
         assert!(err(&[c"--"]).contains("no PROGRAM"));
         assert!(err(&[c"--fake-epoch"]).contains("needs a value"));
+        assert!(err(&[c"--rng-reseed-ms", c"often", c"p"]).contains("whole milliseconds"));
         assert!(err(&[c"--fake-epoch", c"soon", c"p"]).contains("whole seconds"));
         assert!(err(&[c"--strace", c"p"]).contains("unknown option"));
         assert_eq!(parse(&[c"--help"]), Ok(Command::Help));

@@ -240,10 +240,14 @@ fn exec(invocation: &Invocation<'_>, start: &Start, log: &Log) -> Result<Infalli
     let (layout, writer, period_ns) = map_vdso_and_publish(invocation.fake_epoch, log)
         .map_err(|e| fail(format!("cannot set up the vDSO: {e}")))?;
     let (stack, auxv) = build_stack(invocation, start, &program, bias, &layout, log)?;
-    let (tid, at, len) = ticker::start(writer, period_ns).map_err(fail)?;
+    let reseed_ns = invocation
+        .rng_reseed_ms
+        .map(|ms| ms.saturating_mul(1_000_000));
+    let (tid, at, len) = ticker::start(writer, period_ns, reseed_ns).map_err(fail)?;
     log.note(|| {
         format!(
-            "ticker thread {tid}: every {period_ns} ns, stack and writer at {at:#x}..{:#x}",
+            "ticker thread {tid}: every {period_ns} ns (RNG reseed every {reseed_ns:?} ns), \
+             stack and writer at {at:#x}..{:#x}",
             at + len
         )
     });
@@ -460,6 +464,11 @@ fn map_vdso_and_publish(
     let clocks = host_clocks(&writer, frequency, fake_epoch).map_err(errno("clock_gettime"))?;
     writer.publish(clocks);
     // Published: no clock syscall from here on, in this thread or the ticker.
+    // The RNG is the host kernel's, which has the getrandom syscall the
+    // vDSO reseeds through. Whether the client gets MAP_DROPPABLE state
+    // memory is the host's to say: where it has none (qemu-user 7.2), the
+    // libcs' mmap of their states fails and they use the syscall.
+    writer.set_rng_ready();
 
     // The ticker sleeps one coarse period between ticks, like Linux's
     // timer tick; at least 1 ms, so a strange resolution cannot make it spin.

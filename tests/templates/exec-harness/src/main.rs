@@ -7,7 +7,7 @@
 //! kernel's exec path: read it top to bottom in `exec.rs`.
 //!
 //! ```text
-//! vdso-exec [--fake-epoch SECS] [--] PROGRAM [ARGS...]
+//! vdso-exec [--fake-epoch SECS] [--rng-reseed-ms MS] [--] PROGRAM [ARGS...]
 //! ```
 //!
 //! 1. **Check** PROGRAM ([`vdso_exec_core::elf`]): ELF64, little-endian,
@@ -28,13 +28,18 @@
 //!    counter read, both resolutions from the host's `clock_getres`, the
 //!    timezone from its `gettimeofday`. `--fake-epoch SECS` publishes
 //!    REALTIME = SECS instead (TAI keeps the host's offset): only the data
-//!    page can then tell the client that time.
+//!    page can then tell the client that time. It also says the RNG is
+//!    ready (`Writer::set_rng_ready`: the host kernel has the getrandom
+//!    syscall), so `__kernel_getrandom` serves clients whose libc got
+//!    `MAP_DROPPABLE` state memory from the host.
 //! 4. **Build the stack** Linux's way ([`vdso_exec_core::stack`]): strings
 //!    at the top, argc, argv, envp, and the auxiliary vector with
 //!    `AT_SYSINFO_EHDR`.
 //! 5. **Start the ticker** (`ticker.rs`), the harness's timer interrupt: a
 //!    raw thread with every signal blocked that calls `Writer::tick` every
-//!    coarse period, so the coarse clocks move as on Linux.
+//!    coarse period, so the coarse clocks move as on Linux, and with
+//!    `--rng-reseed-ms MS` publishes a new RNG generation every MS ms
+//!    (`Writer::rng_reseeded`), as a kernel does when its pool reseeds.
 //! 6. **Enter** the program: make qemu's `/proc/self/auxv` show the
 //!    client's vector (see `exec::mirror_auxv_for_proc`), one marker
 //!    syscall for traces,

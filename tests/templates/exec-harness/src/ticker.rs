@@ -43,12 +43,20 @@ const GUARD_SIZE: usize = 4096;
 struct Ticker {
     writer: Writer<'static>,
     period_ns: u64,
+    /// Ticks between two RNG reseeds (`Writer::rng_reseeded`); 0: never.
+    reseed_ticks: u64,
 }
 
 /// Moves `writer` into a new ticker thread that ticks every `period_ns`
-/// nanoseconds. Returns the thread id and the mapping `(start, len)`
-/// holding its stack and state, for diagnostics.
-pub fn start(writer: Writer<'static>, period_ns: u64) -> Result<(u64, usize, usize), String> {
+/// nanoseconds and, with `reseed_ns`, publishes a new RNG generation about
+/// that often (at least every tick). Returns the thread id and the mapping
+/// `(start, len)` holding its stack and state, for diagnostics.
+pub fn start(
+    writer: Writer<'static>,
+    period_ns: u64,
+    reseed_ns: Option<u64>,
+) -> Result<(u64, usize, usize), String> {
+    let reseed_ticks = reseed_ns.map_or(0, |ns| (ns / period_ns).max(1));
     let len = GUARD_SIZE + STACK_SIZE;
     let base = sys::mmap_anywhere(len, sys::PROT_RW)
         .map_err(|e| format!("cannot map the ticker's stack: {}", sys::describe(e)))?;
@@ -61,11 +69,16 @@ pub fn start(writer: Writer<'static>, period_ns: u64) -> Result<(u64, usize, usi
     })?;
     let top = base + len;
     let slot = (top - size_of::<Ticker>()) & !(align_of::<Ticker>().max(16) - 1);
+    let ticker = Ticker {
+        writer,
+        period_ns,
+        reseed_ticks,
+    };
     // SAFETY: `slot` is aligned for `Ticker` and lies in the writable part
     // of our fresh mapping, above the stack the thread will use; nothing
     // else refers to it. The writer moves there and is used only by the
     // thread from now on.
-    unsafe { ptr::write(slot as *mut Ticker, Ticker { writer, period_ns }) };
+    unsafe { ptr::write(slot as *mut Ticker, ticker) };
     // The thread inherits the signal mask in force at `clone`: block
     // everything for the call, then restore ours (which the client inherits,
     // as across `execve`).
@@ -80,16 +93,22 @@ pub fn start(writer: Writer<'static>, period_ns: u64) -> Result<(u64, usize, usi
     Ok((tid, base, len))
 }
 
-/// The ticker thread: sleep one period, read the counter, tick; forever.
+/// The ticker thread: sleep one period, read the counter, tick, reseed when
+/// due; forever.
 extern "C" fn run(ticker: usize) -> ! {
     // SAFETY: `start` wrote a `Ticker` at this address before creating this
     // thread and never touches it again; the mapping is never unmapped and
     // the client does not know it. So this is the only reference, valid
     // for the life of the process.
     let ticker = unsafe { &mut *(ticker as *mut Ticker) };
+    let mut ticks = 0u64;
     loop {
         sys::nanosleep(ticker.period_ns);
         let counter = ticker.writer.read_counter();
         ticker.writer.tick(counter);
+        ticks += 1;
+        if ticker.reseed_ticks != 0 && ticks.is_multiple_of(ticker.reseed_ticks) {
+            ticker.writer.rng_reseeded();
+        }
     }
 }
