@@ -16,6 +16,8 @@
 //! key out of the stack.
 //!
 //! Differences from Linux, each on purpose:
+//! - `GRND_RANDOM | GRND_INSECURE` goes to the syscall, which answers
+//!   `-EINVAL`; Linux's image serves it from the state.
 //! - A NULL or misaligned state (not 8-byte aligned; libcs hand out
 //!   8-aligned slices of their mapping) or a NULL buffer goes to the
 //!   syscall, where Linux's image would fault or read the state unaligned;
@@ -195,7 +197,7 @@ unsafe fn write_params(out: *mut u8) {
 }
 
 /// [`getrandom`] from the state, or `None` where the syscall must answer
-/// with the caller's own arguments: unknown flags, a state of another size
+/// with the caller's own arguments: flags it would refuse, a NULL buffer, a state of another size
 /// (CRIU) or place, the kernel's RNG not ready yet (every call must reach it
 /// then, the flags decide whether it blocks, even with `len` 0), a state in
 /// use (a signal handler's call on this thread: the syscall fills the buffer
@@ -214,9 +216,15 @@ unsafe fn serve<R: Random + ?Sized>(
     opaque_state: *mut u8,
     opaque_len: usize,
 ) -> Option<isize> {
-    // A NULL buffer: the syscall's `-EFAULT` (or its 0 for `len` 0), where
-    // Linux's image would fault.
-    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || buffer.is_null() {
+    // Unknown flags, and `GRND_RANDOM | GRND_INSECURE`, which the syscall
+    // refuses with `-EINVAL` (Linux's image would serve it); a NULL buffer:
+    // the syscall's `-EFAULT` (or its 0 for `len` 0), where Linux's image
+    // would fault.
+    let insecure_random = GRND_RANDOM | GRND_INSECURE;
+    if flags & !(GRND_NONBLOCK | insecure_random) != 0
+        || flags & insecure_random == insecure_random
+        || buffer.is_null()
+    {
         return None;
     }
     // SAFETY: the caller's contract, checked for size, alignment and NULL.

@@ -100,50 +100,94 @@ fn probe(sh: &Shell) -> Result<Tally> {
         bail!("the probe failed without reporting a failed check (trace: {trace_path})");
     }
     let trace = std::fs::read_to_string(&trace_path)?;
-    match fast_path_syscalls(&trace) {
-        Ok(0) => {
-            println!("ok no time syscall between the probe's strace markers ({trace_path})");
-            tally.passed += 1;
-        }
-        Ok(n) => {
-            println!("FAIL {n} time syscalls between the probe's strace markers ({trace_path})");
-            tally.failed += 1;
-        }
-        Err(e) => {
-            println!("FAIL strace window: {e} ({trace_path})");
-            tally.failed += 1;
+    for window in &PROBE_WINDOWS {
+        let verdict = window_syscalls(&trace, window);
+        let (what, names, want) = (window.what, window.names.join("/"), window.expected);
+        match verdict {
+            Ok(n) if n == want => {
+                println!("ok {what}: {n} {names} syscalls in the window ({trace_path})");
+                tally.passed += 1;
+            }
+            Ok(n) => {
+                println!(
+                    "FAIL {what}: {n} {names} syscalls in the window, not {want} ({trace_path})"
+                );
+                tally.failed += 1;
+            }
+            Err(e) => {
+                println!("FAIL {what}: {e} ({trace_path})");
+                tally.failed += 1;
+            }
         }
     }
     Ok(tally)
 }
 
-/// Counts `clock_gettime`/`clock_getres`/`gettimeofday` syscalls in a
-/// `qemu-aarch64 -strace` log between the probe's two markers. Fails if the
-/// markers are missing or if the trace shows no time syscall at all outside
-/// the window (then it would not have shown one inside either).
-fn fast_path_syscalls(trace: &str) -> Result<usize> {
-    let is_time_syscall = |line: &&&str| {
-        ["clock_gettime(", "clock_getres(", "gettimeofday("]
+/// One of the probe's strace windows: the syscalls counted between its
+/// markers, and how many the probe's design says there are.
+struct Window {
+    what: &'static str,
+    marker: &'static str,
+    names: &'static [&'static str],
+    expected: usize,
+}
+
+/// The probe's windows (`tests/programs/probe`): the time fast path makes
+/// no syscall; getrandom before "ready" makes one per call (10), after it
+/// two in 200 calls: the first key and one reseed.
+const PROBE_WINDOWS: [Window; 3] = [
+    Window {
+        what: "no time syscall on the fast path",
+        marker: "/vdso-probe-window",
+        names: &["clock_gettime", "clock_getres", "gettimeofday"],
+        expected: 0,
+    },
+    Window {
+        what: "getrandom before the RNG is ready: one syscall per call",
+        marker: "/vdso-probe-rng-unready",
+        names: &["getrandom"],
+        expected: 10,
+    },
+    Window {
+        what: "getrandom after ready: the first key and one reseed in 200 calls",
+        marker: "/vdso-probe-rng",
+        names: &["getrandom"],
+        expected: 2,
+    },
+];
+
+/// Counts `window`'s syscalls in a `qemu-aarch64 -strace` log between its
+/// `-begin` and `-end` markers. Fails if the markers are missing or if the
+/// trace shows none of those syscalls outside the window (then it would not
+/// have shown one inside either).
+fn window_syscalls(trace: &str, window: &Window) -> Result<usize> {
+    let counted = |line: &&&str| {
+        window
+            .names
             .iter()
-            .any(|name| line.contains(name))
+            .any(|name| line.contains(&format!("{name}(")))
     };
     let lines: Vec<&str> = trace.lines().collect();
-    let begin = lines
-        .iter()
-        .position(|l| l.contains("/vdso-probe-window-begin"))
-        .context("no begin marker in the trace")?;
-    let end = lines
-        .iter()
-        .position(|l| l.contains("/vdso-probe-window-end"))
-        .context("no end marker in the trace")?;
+    let marker = |suffix: &str| {
+        let marker = format!("{}-{suffix}\"", window.marker);
+        lines
+            .iter()
+            .position(|l| l.contains(&marker))
+            .with_context(|| format!("no {marker} marker in the trace"))
+    };
+    let (begin, end) = (marker("begin")?, marker("end")?);
     if end < begin {
         bail!("the markers are out of order");
     }
-    let outside = lines[..begin].iter().filter(is_time_syscall).count();
+    let outside = lines[..begin]
+        .iter()
+        .chain(&lines[end..])
+        .filter(counted)
+        .count();
     if outside == 0 {
-        bail!("the trace shows no time syscall at all: is -strace working?");
+        bail!("the trace shows no such syscall outside the window: is -strace working?");
     }
-    Ok(lines[begin..end].iter().filter(is_time_syscall).count())
+    Ok(lines[begin..end].iter().filter(counted).count())
 }
 
 fn step(name: &str) {
@@ -223,17 +267,34 @@ mod tests {
     }
 
     #[test]
-    fn time_syscalls_are_counted_only_inside_the_strace_window() {
+    fn syscalls_are_counted_only_inside_their_strace_window() {
+        let time = &PROBE_WINDOWS[0];
         let trace = "1 clock_gettime(1,0x1) = 0\n\
                      1 faccessat(AT_FDCWD,\"/vdso-probe-window-begin\",F_OK,0x0) = -1 errno=2\n\
                      1 write(1,0x2,3) = 3\n\
                      1 faccessat(AT_FDCWD,\"/vdso-probe-window-end\",F_OK,0x0) = -1 errno=2\n\
                      1 clock_getres(1,0x1) = 0\n";
-        assert_eq!(fast_path_syscalls(trace).unwrap(), 0);
+        assert_eq!(window_syscalls(trace, time).unwrap(), 0);
         let leaky = trace.replace("1 write(1,0x2,3) = 3", "1 gettimeofday(0x1,0) = 0");
-        assert_eq!(fast_path_syscalls(&leaky).unwrap(), 1);
-        assert!(fast_path_syscalls("1 clock_gettime(1,0x1) = 0\n").is_err());
-        let untraced = trace.replace("1 clock_gettime(1,0x1) = 0\n", "");
-        assert!(fast_path_syscalls(&untraced).is_err());
+        assert_eq!(window_syscalls(&leaky, time).unwrap(), 1);
+        assert!(window_syscalls("1 clock_gettime(1,0x1) = 0\n", time).is_err());
+        let untraced = trace
+            .replace("1 clock_gettime(1,0x1) = 0\n", "")
+            .replace("1 clock_getres(1,0x1) = 0\n", "");
+        assert!(window_syscalls(&untraced, time).is_err());
+    }
+
+    #[test]
+    fn the_ready_window_is_not_the_unready_one() {
+        let [_, unready, ready] = &PROBE_WINDOWS;
+        let trace = "1 faccessat(AT_FDCWD,\"/vdso-probe-rng-unready-begin\",F_OK,0x0) = -1\n\
+                     1 getrandom(0x1,16,0) = 16\n\
+                     1 faccessat(AT_FDCWD,\"/vdso-probe-rng-unready-end\",F_OK,0x0) = -1\n\
+                     1 faccessat(AT_FDCWD,\"/vdso-probe-rng-begin\",F_OK,0x0) = -1\n\
+                     1 getrandom(0x1,32,0) = 32\n\
+                     1 getrandom(0x1,32,0) = 32\n\
+                     1 faccessat(AT_FDCWD,\"/vdso-probe-rng-end\",F_OK,0x0) = -1\n";
+        assert_eq!(window_syscalls(trace, unready).unwrap(), 1);
+        assert_eq!(window_syscalls(trace, ready).unwrap(), 2);
     }
 }

@@ -323,8 +323,10 @@ fn what_the_state_cannot_serve_goes_to_the_syscall_with_the_callers_arguments() 
     let not_ready = VdsoRngData::default();
     assert_eq!(call(&not_ready, &k, &mut page, &mut buf, GRND_INSECURE), 16);
     assert_eq!(call(&not_ready, &k, &mut page, &mut [], 0), 0);
-    // Flags the vDSO does not know.
+    // Flags the vDSO does not know, and a pair the syscall refuses (`-EINVAL`).
     assert_eq!(call(&ready(), &k, &mut page, &mut buf, 0x8), 16);
+    let random_insecure = GRND_RANDOM | GRND_INSECURE;
+    assert_eq!(call(&ready(), &k, &mut page, &mut buf, random_insecure), 16);
     // The state of a thread already inside (a signal handler's call).
     state(&page).in_use.store(true, Relaxed);
     assert_eq!(call(&ready(), &k, &mut page, &mut buf, GRND_RANDOM), 16);
@@ -334,7 +336,13 @@ fn what_the_state_cannot_serve_goes_to_the_syscall_with_the_callers_arguments() 
     );
     assert_eq!(
         *k.calls.borrow(),
-        [(16, GRND_INSECURE), (0, 0), (16, 0x8), (16, GRND_RANDOM)]
+        [
+            (16, GRND_INSECURE),
+            (0, 0),
+            (16, 0x8),
+            (16, random_insecure),
+            (16, GRND_RANDOM)
+        ]
     );
     assert_eq!(
         state(&page).generation.load(Relaxed),

@@ -5,8 +5,10 @@
 //! time-namespace page and the image exactly as [`loader::Layout`] lays them
 //! out, publishes time with [`loader::Writer`] (counter and frequency read by
 //! the loader's aarch64 helpers, base times bracketed by real syscalls), then
-//! calls all eight exports through `image + loader::offsets::*` and compares
-//! every answer with the real system call.
+//! calls every time export through `image + loader::offsets::*` and compares
+//! every answer with the real system call, then `__kernel_getrandom`
+//! (`random.rs`): Linux 6.12's ABI, the syscall's answers, and the syscalls
+//! it makes.
 //!
 //! Output: one verdict line per check on stdout (`ok <name>` or
 //! `FAIL <name>: <detail>`), measured tolerances as notes on stderr, and last
@@ -29,10 +31,14 @@
 //! To prove the fast path makes no syscalls, run it under `qemu-aarch64
 //! -strace` and count time syscalls between the two marker calls
 //! (`faccessat` of `/vdso-probe-window-begin` and `/vdso-probe-window-end`);
-//! there must be none.
+//! there must be none. Likewise `getrandom` syscalls between
+//! `/vdso-probe-rng-unready-begin` and `-end` (one per call, 10) and between
+//! `/vdso-probe-rng-begin` and `-end` (exactly 2 for 200 calls).
 
 #[cfg(target_arch = "aarch64")]
 mod probe;
+#[cfg(target_arch = "aarch64")]
+mod random;
 
 fn main() {
     #[cfg(target_arch = "aarch64")]

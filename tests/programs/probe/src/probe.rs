@@ -737,5 +737,9 @@ pub fn run(ecv: bool) -> i32 {
     kernel.strace_window(&mut report);
     kernel.check_disabled(&mut report);
     kernel.check_sigreturn(&mut report);
+    match crate::random::Rng::new(kernel.layout.image, &mut kernel.writer) {
+        Ok(mut rng) => rng.check(&mut report),
+        Err(e) => report.check("map getrandom states", Err(e)),
+    }
     report.finish()
 }
