@@ -197,6 +197,14 @@ fn vmlinuz_of(sh: &Shell, package: &str) -> Result<Vmlinuz> {
     })
 }
 
+/// The vDSO of `kernel` (e.g. [`vmlinuz_6_12`]'s), carved out of it as
+/// [`fetch`] carves the benchmark's anchor.
+pub fn vdso_of(sh: &Shell, kernel: &Vmlinuz) -> Result<Vec<u8>> {
+    let image = kernel_image(sh, &kernel.path)?;
+    let vdso = carve(&image).with_context(|| format!("in {}", kernel.path.display()))?;
+    Ok(vdso.to_vec())
+}
+
 /// The kernel `Image`: the file itself, or its gzip-decompressed contents.
 fn kernel_image(sh: &Shell, vmlinuz: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(vmlinuz)?;

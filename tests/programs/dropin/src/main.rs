@@ -18,6 +18,10 @@
 //! (`vdso_dropin::pair`, shared with the benchmark); the checks and their
 //! reasoning are in `dropin.rs`.
 //!
+//! `vdso-dropin --onto-own [bench]`, run inside a Linux, puts our image in
+//! place of that kernel's own vDSO instead, on the data page the kernel
+//! writes (`onto.rs`).
+//!
 //! Output (as `vdso-probe`): one `ok <name>` or `FAIL <name>: <detail>` line
 //! per check on stdout, notes on stderr, and last `N passed, M failed`; exit
 //! status 0 only if nothing failed, 2 for a bad command line.
@@ -27,13 +31,21 @@
 
 #[cfg(target_arch = "aarch64")]
 mod dropin;
+#[cfg(target_arch = "aarch64")]
+mod onto;
 
 fn main() {
     #[cfg(target_arch = "aarch64")]
     {
+        let args: Vec<_> = std::env::args().skip(1).collect();
+        match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["--onto-own"] => std::process::exit(onto::run(false)),
+            ["--onto-own", "bench"] => std::process::exit(onto::run(true)),
+            _ => {}
+        }
         let mut args = std::env::args_os().skip(1);
         let (Some(linux), None) = (args.next(), args.next()) else {
-            eprintln!("usage: vdso-dropin LINUX_VDSO (Linux's arm64 vDSO image, e.g. from `cargo xtask linux-vdso`)");
+            eprintln!("usage: vdso-dropin LINUX_VDSO (Linux's arm64 vDSO image, e.g. from `cargo xtask linux-vdso`)\n       vdso-dropin --onto-own [bench] (inside a Linux: our image in place of its own)");
             std::process::exit(2);
         };
         std::process::exit(dropin::run(std::path::Path::new(&linux)));
