@@ -65,13 +65,16 @@ type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
 /// The chart of `results` as an SVG document.
 pub(super) fn svg(results: &Results) -> Result<String> {
     let t = &results.timing;
-    let rows: Vec<Row> = t
-        .rows
-        .iter()
-        .map(|row| Row {
-            label: row.clone(),
-            ns: VARIANTS.map(|(v, _)| t.stats(row, v)),
-            instructions: IMAGES.map(|image| results.instructions(row, image)),
+    let vm = results.vm.as_ref().map(|vm| &vm.timing);
+    let rows: Vec<Row> = [(t, ""), (vm.unwrap_or(t), " in Linux 6.12")]
+        .into_iter()
+        .take(1 + usize::from(vm.is_some()))
+        .flat_map(|(t, suffix)| {
+            t.rows.iter().map(move |row| Row {
+                label: format!("{row}{suffix}"),
+                ns: VARIANTS.map(|(v, _)| t.stats(row, v)),
+                instructions: IMAGES.map(|image| results.instructions(row, image)),
+            })
         })
         .collect();
     let width = LABEL_W + NS_W + GAP + INSTR_W + RIGHT;
@@ -320,6 +323,7 @@ mod tests {
         for text in [
             "gettimeofday",
             "x",
+            "getrandom(32) in Linux 6.12",
             "ns per call",
             "instructions per call",
             "Linux&apos;s",

@@ -31,6 +31,10 @@
 //! cipher in software, which makes Linux's image look 20 times slower than
 //! it is. `--cpu max` shows that.
 //!
+//! 3. **getrandom in Linux 6.12** ([`vm`]): getrandom of 32 and 4096 bytes
+//!    through Linux 6.12's own vDSO, ours in its place and the syscall,
+//!    timed inside the Linux VM, where alone Linux's image serves it.
+//!
 //! Output ([`report`], [`chart`]): the Markdown table on stdout, [`JSON`]
 //! and [`SVG`], and one progress line on stderr while it runs. Times under
 //! TCG emulation are emulation times: they rank the variants on this
@@ -41,6 +45,7 @@ mod chart;
 mod report;
 mod run;
 mod trace;
+mod vm;
 
 use anyhow::Result;
 use xshell::Shell;
@@ -120,6 +125,8 @@ impl Bench {
         let timing = run::time(&qemu, self.repeats, self.calls, &progress)?;
         let (images, instructions) = trace::count(&qemu, &root.join(TRACE), &progress)?;
         progress.clear();
+        eprintln!("bench: getrandom inside Debian's Linux 6.12 (qemu-system-aarch64)");
+        let vm = Some(vm::time(sh)?);
 
         let results = Results {
             qemu: run::qemu_version(&binary)?,
@@ -132,6 +139,7 @@ impl Bench {
             timing,
             images,
             instructions,
+            vm,
         };
         print!("{}", results.markdown());
         std::fs::write(root.join(JSON), results.json()?)?;

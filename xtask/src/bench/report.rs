@@ -22,6 +22,8 @@ pub(super) struct Results {
     pub images: Vec<Image>,
     /// Per (call, image).
     pub instructions: Instructions,
+    /// The getrandom rows, timed inside a Linux 6.12 VM ([`super::vm`]).
+    pub vm: Option<super::vm::VmTiming>,
 }
 
 impl Results {
@@ -33,8 +35,8 @@ impl Results {
     }
 
     /// The median ns/call ratios ours/Linux's and syscall/ours.
-    fn ratios(&self, row: &str) -> (f64, f64) {
-        let [ours, linux, syscall] = VARIANTS.map(|(v, _)| self.timing.stats(row, v).median);
+    fn ratios(t: &Timing, row: &str) -> (f64, f64) {
+        let [ours, linux, syscall] = VARIANTS.map(|(v, _)| t.stats(row, v).median);
         (ours / linux, syscall / ours)
     }
 
@@ -46,31 +48,11 @@ impl Results {
             .map_or(0, Image::size)
     }
 
-    /// The table, one row per call, and the notes under it.
+    /// The table, one row per call, and the notes under it; then the rows
+    /// timed in the Linux 6.12 VM, if any.
     pub(super) fn markdown(&self) -> String {
         let t = &self.timing;
-        let mut out = String::new();
-        out.push_str(
-            "| call | ours ns/call | Linux ns/call | syscall ns/call | ours/Linux | syscall/ours \
-             | instructions ours | instructions Linux |\n\
-             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
-        );
-        for row in &t.rows {
-            let [ours, linux, syscall] = VARIANTS.map(|(v, _)| {
-                let s = t.stats(row, v);
-                format!("{:.1} [{:.1}–{:.1}]", s.median, s.min, s.max)
-            });
-            let (ours_linux, syscall_ours) = self.ratios(row);
-            let [i_ours, i_linux] = IMAGES.map(|image| {
-                self.instructions(row, image)
-                    .map_or("?".to_owned(), |n| n.to_string())
-            });
-            let _ = writeln!(
-                out,
-                "| `{row}` | {ours} | {linux} | {syscall} | {ours_linux:.2} | {syscall_ours:.2} \
-                 | {i_ours} | {i_linux} |"
-            );
-        }
+        let mut out = self.table(t);
         let _ = write!(
             out,
             "\nImage sizes: ours {} bytes (`loader/vdso.so`), Linux's {} bytes ({}).\n\
@@ -94,6 +76,47 @@ impl Results {
         for wrong in &t.wrong {
             let _ = writeln!(out, "Wrong answer: {wrong}.");
         }
+        if let Some(vm) = &self.vm {
+            let _ = write!(
+                out,
+                "\ngetrandom inside Debian's Linux 6.12 ({}, in `{}`): Linux's own vDSO, ours in \
+                 its place reading the kernel's page, and the syscall; median [min–max] over {} \
+                 samples of {} calls, interleaved, timed with the guest's clock. Instructions \
+                 are not counted there.\n\n{}",
+                vm.kernel,
+                vm.qemu,
+                vm.timing.repeats,
+                vm.timing.calls,
+                self.table(&vm.timing)
+            );
+        }
+        out
+    }
+
+    /// The Markdown table of `t`'s rows.
+    fn table(&self, t: &Timing) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "| call | ours ns/call | Linux ns/call | syscall ns/call | ours/Linux | syscall/ours \
+             | instructions ours | instructions Linux |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for row in &t.rows {
+            let [ours, linux, syscall] = VARIANTS.map(|(v, _)| {
+                let s = t.stats(row, v);
+                format!("{:.1} [{:.1}–{:.1}]", s.median, s.min, s.max)
+            });
+            let (ours_linux, syscall_ours) = Self::ratios(t, row);
+            let [i_ours, i_linux] = IMAGES.map(|image| {
+                self.instructions(row, image)
+                    .map_or("–".to_owned(), |n| n.to_string())
+            });
+            let _ = writeln!(
+                out,
+                "| `{row}` | {ours} | {linux} | {syscall} | {ours_linux:.2} | {syscall_ours:.2} \
+                 | {i_ours} | {i_linux} |"
+            );
+        }
         out
     }
 
@@ -102,25 +125,6 @@ impl Results {
     /// the instructions per call (`null` where not counted).
     pub(super) fn json(&self) -> Result<String> {
         let t = &self.timing;
-        let rows = t.rows.iter().map(|row| {
-            let [ours, linux, syscall] = VARIANTS.map(|(v, _)| JsonStats::of(t.stats(row, v)));
-            let (ours_linux, syscall_ours) = self.ratios(row);
-            let [i_ours, i_linux] = IMAGES.map(|image| self.instructions(row, image));
-            JsonRow {
-                call: row,
-                ns_per_call: PerVariant {
-                    ours,
-                    linux,
-                    syscall,
-                },
-                ratio_ours_linux: rounded(ours_linux, 4),
-                ratio_syscall_ours: rounded(syscall_ours, 4),
-                instructions_per_call: PerImage {
-                    ours: i_ours,
-                    linux: i_linux,
-                },
-            }
-        });
         let json = Json {
             qemu: &self.qemu,
             cpu: &self.cpu,
@@ -136,9 +140,42 @@ impl Results {
                     source: &self.linux_package,
                 },
             },
-            rows: rows.collect(),
+            rows: self.json_rows(t),
+            in_linux_6_12: self.vm.as_ref().map(|vm| JsonVm {
+                kernel: &vm.kernel,
+                qemu: &vm.qemu,
+                calls_per_sample: vm.timing.calls,
+                repeats: vm.timing.repeats,
+                rows: self.json_rows(&vm.timing),
+            }),
         };
         Ok(serde_json::to_string_pretty(&json)? + "\n")
+    }
+
+    /// `t`'s rows as JSON.
+    fn json_rows<'a>(&'a self, t: &'a Timing) -> Vec<JsonRow<'a>> {
+        t.rows
+            .iter()
+            .map(|row| {
+                let [ours, linux, syscall] = VARIANTS.map(|(v, _)| JsonStats::of(t.stats(row, v)));
+                let (ours_linux, syscall_ours) = Self::ratios(t, row);
+                let [i_ours, i_linux] = IMAGES.map(|image| self.instructions(row, image));
+                JsonRow {
+                    call: row,
+                    ns_per_call: PerVariant {
+                        ours,
+                        linux,
+                        syscall,
+                    },
+                    ratio_ours_linux: rounded(ours_linux, 4),
+                    ratio_syscall_ours: rounded(syscall_ours, 4),
+                    instructions_per_call: PerImage {
+                        ours: i_ours,
+                        linux: i_linux,
+                    },
+                }
+            })
+            .collect()
     }
 }
 
@@ -157,6 +194,18 @@ struct Json<'a> {
     calls_per_sample: u64,
     repeats: u64,
     images: PerImage<JsonImage<'a>>,
+    rows: Vec<JsonRow<'a>>,
+    /// The rows timed inside the Linux 6.12 VM, `null` if not run.
+    in_linux_6_12: Option<JsonVm<'a>>,
+}
+
+/// The rows timed inside the Linux 6.12 VM.
+#[derive(Serialize)]
+struct JsonVm<'a> {
+    kernel: &'a str,
+    qemu: &'a str,
+    calls_per_sample: u64,
+    repeats: u64,
     rows: Vec<JsonRow<'a>>,
 }
 
@@ -234,6 +283,15 @@ pub(super) mod tests {
             timing: Timing::parse(&out).unwrap(),
             images: vec![image("ours", 0x1000), image("linux", 0x9000)],
             instructions: [(("gettimeofday".into(), "ours".into()), 51)].into(),
+            vm: Some(super::super::vm::VmTiming {
+                kernel: "linux-image-6.12".into(),
+                qemu: "qemu-system-aarch64 -cpu cortex-a72".into(),
+                timing: Timing::parse(
+                    "calls 2\nrepeats 1\nsample 0 getrandom(32) ours 120\n\
+                     sample 0 getrandom(32) linux 200\nsample 0 getrandom(32) syscall 800\n",
+                )
+                .unwrap(),
+            }),
         }
     }
 
@@ -255,19 +313,29 @@ pub(super) mod tests {
         assert_eq!(rounded(1.0 / 3.0, 3), 0.333);
         assert_eq!(rounded(2.0 / 3.0, 4), 0.6667);
         let keys: Vec<&str> = value.as_object().unwrap().keys().map(|k| &k[..]).collect();
-        assert_eq!(keys.len(), 6);
+        assert_eq!(keys.len(), 7);
+        let vm = &value["in_linux_6_12"];
+        assert_eq!(vm["kernel"], "linux-image-6.12");
+        assert_eq!(vm["rows"][0]["call"], "getrandom(32)");
+        assert_eq!(vm["rows"][0]["ratio_ours_linux"], 0.6);
+        assert!(vm["rows"][0]["instructions_per_call"]["ours"].is_null());
         // The top-level keys come in the documented order.
         let at = |key: &str| json.find(&format!("\"{key}\"")).unwrap();
         assert!(at("qemu") < at("cpu") && at("cpu") < at("calls_per_sample"));
         assert!(at("repeats") < at("images") && at("images") < at("rows"));
+        assert!(at("rows") < at("in_linux_6_12"));
     }
 
     #[test]
-    fn the_table_has_a_row_per_call_and_a_question_mark_where_not_counted() {
+    fn the_table_has_a_row_per_call_and_a_dash_where_not_counted() {
         let table = results().markdown();
         assert!(table.contains(
             "| `gettimeofday` | 50.0 [50.0–50.0] | 25.0 [25.0–25.0] | 225.0 [225.0–225.0] \
-             | 2.00 | 4.50 | 51 | ? |"
+             | 2.00 | 4.50 | 51 | – |"
+        ));
+        assert!(table.contains(
+            "| `getrandom(32)` | 60.0 [60.0–60.0] | 100.0 [100.0–100.0] | 400.0 [400.0–400.0] \
+             | 0.60 | 6.67 | – | – |"
         ));
         assert!(table.contains("Linux's 3000 bytes (linux \"6\"\\\n)."));
     }

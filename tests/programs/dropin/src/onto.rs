@@ -24,8 +24,9 @@
 //! at most one getrandom syscall: a kernel reseed during the window).
 //!
 //! With `bench`, instead of the checks, it times getrandom of 32 and 4096
-//! bytes through Linux's image, ours and the raw syscall, and prints
-//! `bench NAME VARIANT NS_PER_CALL` lines (medians) for `cargo xtask bench`.
+//! bytes through Linux's image, ours and the raw syscall, interleaved, and
+//! prints the samples as `cargo xtask bench`'s time run does
+//! ([`run_bench`]).
 //!
 //! # Safety
 //!
@@ -338,94 +339,107 @@ fn window(image: &Image, state: Option<*mut u8>, modes: [u64; 2]) {
     marker(modes[1]);
 }
 
-/// The checks on both images; returns the exit status.
+/// The checks on both images, or with `bench` the timing; returns the exit
+/// status.
 pub fn run(bench: bool) -> i32 {
     let mut report = Report::default();
-    let (base, len) = match own_vdso() {
-        Ok(found) => found,
-        Err(e) => {
-            report.check("find the kernel's vDSO", Err(e));
-            return report.finish();
-        }
+    let result = if bench {
+        run_bench(&mut report)
+    } else {
+        run_checks(&mut report)
     };
+    if let Err(e) = result {
+        report.check("set up", Err(e));
+    }
+    report.finish()
+}
+
+/// Linux's image, checked; then ours in its place, checked.
+fn run_checks(report: &mut Report) -> Result<(), String> {
+    let (base, len) = own_vdso()?;
     report.note(&format!("the kernel's vDSO: {len} bytes at {base:#x}"));
     for (i, name) in ["Linux's", "ours"].into_iter().enumerate() {
         if i == 1 {
-            if let Err(e) = replace_with_ours(base, len) {
-                report.check("map our image over the kernel's vDSO", Err(e));
-                return report.finish();
-            }
+            replace_with_ours(base, len)?;
         }
-        let image = match Image::at(name, base, len) {
-            Ok(image) => image,
-            Err(e) => {
-                report.check("find the functions", Err(e));
-                return report.finish();
-            }
-        };
-        if bench {
-            if let Err(e) = bench_getrandom(&image, ["linux", "ours"][i]) {
-                report.check(&format!("{name}: bench"), Err(e));
-            }
-            continue;
-        }
-        check_clocks(&image, &mut report);
-        let state = check_getrandom(&image, &mut report);
+        let image = Image::at(name, base, len)?;
+        check_clocks(&image, report);
+        let state = check_getrandom(&image, report);
         window(
             &image,
             state,
             [WINDOW_MODES[2 * i], WINDOW_MODES[2 * i + 1]],
         );
     }
-    if bench {
-        bench_syscall();
-    }
-    report.finish()
+    Ok(())
 }
 
 /// getrandom's bench rows: (name, bytes per call).
 pub const BENCH_ROWS: [(&str, usize); 2] = [("getrandom(32)", 32), ("getrandom(4096)", 4096)];
-/// Samples per row and variant; the median is printed.
+/// Samples per row and variant.
 const BENCH_REPEATS: usize = 101;
 /// Calls per sample.
 const BENCH_CALLS: usize = 200;
 
-/// The median time per call of `f`, in ns, timed with the raw
-/// `clock_gettime(MONOTONIC)` syscall around [`BENCH_CALLS`] calls.
-fn ns_per_call(mut f: impl FnMut()) -> f64 {
-    let mut samples: Vec<f64> = (0..BENCH_REPEATS)
-        .map(|_| {
-            let start = ns(sys_time(clock::MONOTONIC).1);
-            for _ in 0..BENCH_CALLS {
-                f();
-            }
-            (ns(sys_time(clock::MONOTONIC).1) - start) as f64 / BENCH_CALLS as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-/// `bench ROW VARIANT NS` for each row through `image`.
-fn bench_getrandom(image: &Image, variant: &str) -> Result<(), String> {
-    let state = state(image)?;
-    for (row, len) in BENCH_ROWS {
-        let mut buf = vec![0u8; len];
-        let ns = ns_per_call(|| {
-            image.random(&mut buf, 0, state, 144);
-        });
-        println!("bench {row} {variant} {ns:.1}");
+/// `cargo xtask bench`'s getrandom rows, in its time run's format (`calls N`,
+/// `repeats N`, `sample REPEAT ROW VARIANT TOTAL_NS`): each sample times
+/// [`BENCH_CALLS`] calls with the raw `clock_gettime(MONOTONIC)` syscall.
+/// The variants are interleaved within each repeat: Linux's image (its
+/// bytes copied back to its address), ours, the raw syscall.
+fn run_bench(report: &mut Report) -> Result<(), String> {
+    let (base, len) = own_vdso()?;
+    // SAFETY: the kernel's vDSO, `len` readable bytes.
+    let linux_bytes = unsafe { std::slice::from_raw_parts(base as *const u8, len) }.to_vec();
+    let linux = Image::at("Linux's", base, len)?;
+    let linux_state = state(&linux)?;
+    replace_with_ours(base, len)?;
+    let ours = Image::at("ours", base, len)?;
+    let our_state = state(&ours)?;
+    println!("calls {BENCH_CALLS}\nrepeats {BENCH_REPEATS}");
+    for repeat in 0..BENCH_REPEATS {
+        for (row, size) in BENCH_ROWS {
+            let mut buf = vec![0u8; size];
+            install(base, &linux_bytes)?;
+            let ns = total_ns(|| linux.random(&mut buf, 0, linux_state, 144));
+            println!("sample {repeat} {row} linux {ns}");
+            install(base, &IMAGE_PADDED[..len.min(IMAGE_PADDED.len())])?;
+            let ns = total_ns(|| ours.random(&mut buf, 0, our_state, 144));
+            println!("sample {repeat} {row} ours {ns}");
+            let ns =
+                total_ns(|| raw(NR_GETRANDOM, buf.as_mut_ptr() as u64, size as u64, 0) as isize);
+            println!("sample {repeat} {row} syscall {ns}");
+        }
     }
+    report.check("bench: every sample taken", Ok(()));
     Ok(())
 }
 
-/// `bench ROW syscall NS` for each row.
-fn bench_syscall() {
-    for (row, len) in BENCH_ROWS {
-        let mut buf = vec![0u8; len];
-        let ns = ns_per_call(|| {
-            raw(NR_GETRANDOM, buf.as_mut_ptr() as u64, len as u64, 0);
-        });
-        println!("bench {row} syscall {ns:.1}");
+/// Writes `bytes` (an image) at `base`, over whichever image is there.
+fn install(base: usize, bytes: &[u8]) -> Result<(), String> {
+    let len = bytes.len().next_multiple_of(4096);
+    // SAFETY: our own mapping of the vDSO's pages (`replace_with_ours`);
+    // no code runs in it while it is written.
+    unsafe {
+        if sys::mprotect(base, len, sys::PROT_READ | sys::PROT_WRITE) != 0 {
+            return Err("mprotect(RW)".into());
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), base as *mut u8, bytes.len());
     }
+    sys::sync_icache(base, bytes.len());
+    // SAFETY: from now on only read and executed.
+    match unsafe { sys::mprotect(base, len, sys::PROT_READ | sys::PROT_EXEC) } {
+        0 => Ok(()),
+        e => Err(format!("mprotect(RX): {e}")),
+    }
+}
+
+/// The ns [`BENCH_CALLS`] calls of `f` take; each must return > 0.
+fn total_ns(mut f: impl FnMut() -> isize) -> i128 {
+    let start = ns(sys_time(clock::MONOTONIC).1);
+    for _ in 0..BENCH_CALLS {
+        if f() <= 0 {
+            return -1;
+        }
+    }
+    ns(sys_time(clock::MONOTONIC).1) - start
 }
