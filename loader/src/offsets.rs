@@ -7,7 +7,7 @@
 pub const KERNEL_CLOCK_GETTIME: usize = 0x8f8;
 
 /// Offset of `__kernel_gettimeofday@LINUX_2.6.39`.
-pub const KERNEL_GETTIMEOFDAY: usize = 0xcbc;
+pub const KERNEL_GETTIMEOFDAY: usize = 0xccc;
 
 /// Offset of `__kernel_clock_getres@LINUX_2.6.39`.
 pub const KERNEL_CLOCK_GETRES: usize = 0x874;
@@ -25,7 +25,7 @@ pub const VDSO_CLOCK_GETTIME: usize = 0x8f8;
 pub const VDSO_CLOCK_GETTIME64: usize = 0x8f8;
 
 /// Offset of `__vdso_gettimeofday@LINUX_2.6`.
-pub const VDSO_GETTIMEOFDAY: usize = 0xcbc;
+pub const VDSO_GETTIMEOFDAY: usize = 0xccc;
 
 /// Offset of `__vdso_clock_getres@LINUX_2.6`.
 pub const VDSO_CLOCK_GETRES: usize = 0x874;
@@ -33,14 +33,14 @@ pub const VDSO_CLOCK_GETRES: usize = 0x874;
 /// Offsets of the image's `isb; mrs xN, cntvct_el0` pairs: every read of
 /// `CNTVCT_EL0` in it, which [`crate::ecv`] patches into
 /// `nop; mrs xN, cntvctss_el0` (Linux's `ARM64_HAS_ECV` alternative).
-pub const CNTVCT_READS: [usize; 3] = [0x734, 0x944, 0xcd8];
+pub const CNTVCT_READS: [usize; 3] = [0x734, 0x944, 0xce8];
 
 /// Offsets of the [`CNTVCT_READS`] inside the exports: the straight
 /// paths' counter reads, which [`crate::cntpct`] patches into
 /// `isb; mrs xN, cntpct_el0`.
-pub const STRAIGHT_READS: [usize; 2] = [0x944, 0xcd8];
+pub const STRAIGHT_READS: [usize; 2] = [0x944, 0xce8];
 
 /// Offsets of the straight paths' `eor xN, xM, #(CLOCKMODE_ARCHTIMER << 32)`:
 /// their one test of `clock_mode`, which [`crate::cntpct`] patches to
 /// test for `CLOCKMODE_CNTPCT`.
-pub const STRAIGHT_MODE_TESTS: [usize; 3] = [0x938, 0x9c4, 0xccc];
+pub const STRAIGHT_MODE_TESTS: [usize; 3] = [0x938, 0x9c4, 0xcdc];

@@ -901,6 +901,7 @@ fn vdso_getrandom(page: &DataPage, k: &RngKernel, state: &mut StatePage) -> isiz
     unsafe {
         vdso::random::getrandom(
             &page.rng,
+            &page.ext.no_getrandom,
             k,
             buf.as_mut_ptr(),
             16,
@@ -956,4 +957,33 @@ fn the_vdso_getrandom_reseeds_once_per_generation_the_writer_publishes() {
     writer.rng_reseeded();
     assert_eq!(vdso_getrandom(&page, &k, &mut state), 16);
     assert_eq!(k.syscalls.get(), 3, "one reseed for generation 2");
+}
+
+/// The vDSO's params call on `page`: its return value and the state size it gave.
+fn vdso_params(page: &DataPage) -> (isize, u32) {
+    let mut params = [0u32; 16];
+    // SAFETY: the params call writes 64 bytes at `params`; no syscall is made.
+    let ret = unsafe {
+        vdso::random::getrandom(
+            &page.rng,
+            &page.ext.no_getrandom,
+            &RngKernel::default(),
+            core::ptr::null_mut(),
+            0,
+            0,
+            params.as_mut_ptr().cast(),
+            usize::MAX,
+        )
+    };
+    (ret, params[0])
+}
+
+#[test]
+fn the_vdso_offers_getrandom_state_only_after_set_rng_ready() {
+    let page = page();
+    let mut writer = Writer::new(&page, config(1000)).unwrap();
+    // -ENOSYS (38): glibc and Go then map no state and use the syscall.
+    assert_eq!(vdso_params(&page), (-38, 0), "a kernel that never said so");
+    writer.set_rng_ready();
+    assert_eq!(vdso_params(&page), (0, 144));
 }

@@ -287,7 +287,8 @@ impl<'a> Writer<'a> {
                 clear(vd);
             }
             page.ext.coarse_res.store(0, Ordering::Relaxed);
-            page.ext.reserved.store(0, Ordering::Relaxed);
+            // No getrandom until the kernel says it has what it needs.
+            page.ext.no_getrandom.store(1, Ordering::Relaxed);
             page.rng.generation.store(0, Ordering::Relaxed);
             page.rng.is_ready.store(0, Ordering::Relaxed);
             writer.fill(page);
@@ -399,18 +400,29 @@ impl<'a> Writer<'a> {
         self.flush();
     }
 
-    /// Tells the page's getrandom state that the kernel's random pool is
-    /// ready (Linux's `crng_set_ready`): publishes a first generation if
-    /// [`rng_reseeded`](Writer::rng_reseeded) has not, then `is_ready`.
-    /// Until then every vDSO getrandom call makes the syscall. Call it only
-    /// if the kernel implements the getrandom syscall (the vDSO reseeds each
-    /// thread's key through it) and gives processes `MAP_DROPPABLE`
-    /// mappings, which fork and memory pressure wipe: without them a
-    /// forked child would repeat its parent's bytes.
+    /// Turns the vDSO's getrandom on: the kernel's random pool is ready
+    /// (Linux's `crng_set_ready`). Publishes a first generation if
+    /// [`rng_reseeded`](Writer::rng_reseeded) has not, then `is_ready`, and
+    /// lets the params call describe the state memory.
+    ///
+    /// Until this is called, the params call answers `-ENOSYS`, so glibc
+    /// (≥ 2.41) and Go (≥ 1.24) map no state and use the getrandom syscall
+    /// for every read: what a kernel without the requirements below gets,
+    /// cleanly. Call it before the first process starts (a libc asks once,
+    /// at startup), and only if the kernel implements
+    /// - the getrandom syscall (the vDSO reseeds each thread's key through
+    ///   it, and falls back to it), and
+    /// - `MAP_DROPPABLE` (`0x08`) for private anonymous mappings: zeroed in
+    ///   a forked child, never in a core dump (dropping them under memory
+    ///   pressure is allowed, not required). Without the wipe on fork a
+    ///   child would repeat its parent's bytes; a kernel that does not have
+    ///   it must refuse the flag with `EINVAL`, as Linux before 6.11 does,
+    ///   and not call this.
     pub fn set_rng_ready(&mut self) {
         if self.rng_generation == 0 {
             self.rng_reseeded();
         }
+        self.page.ext.no_getrandom.store(0, Ordering::Relaxed);
         self.page.rng.is_ready.store(1, Ordering::Relaxed);
     }
 

@@ -159,7 +159,7 @@ pub struct VdsoData {
 /// `arch/arm64/include/asm/vdso/vsyscall.h`), right after the two
 /// `vdso_data`: the kernel's side of getrandom. The loader's writer
 /// publishes it (`Writer::set_rng_ready`, `Writer::rng_reseeded`), and
-/// `random::getrandom` reads it; the image does not export that yet.
+/// `random::getrandom` (the image's `__kernel_getrandom`) reads it.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VdsoRngData {
@@ -182,8 +182,13 @@ pub struct Extension {
     /// Resolution of the coarse clocks in nanoseconds (Linux's image compiles
     /// in `TICK_NSEC` instead; ours asks the kernel that wrote the page).
     pub coarse_res: AtomicU32,
-    /// Reserved; zero.
-    pub reserved: AtomicU32,
+    /// Non-zero: the kernel that wrote the page offers processes no
+    /// getrandom state memory (`MAP_DROPPABLE`) or no getrandom syscall, so
+    /// the params call answers `-ENOSYS` (as Linux's image does without
+    /// FPSIMD) and every libc uses the syscall and maps nothing. Our writer
+    /// sets it until `Writer::set_rng_ready`; Linux never writes it (zero:
+    /// offered, as on Linux).
+    pub no_getrandom: AtomicU32,
 }
 
 /// The whole data page as the image sees it.

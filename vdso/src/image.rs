@@ -272,7 +272,19 @@ pub(crate) unsafe fn getrandom<R: Random>(
     opaque_state: *mut u8,
     opaque_len: usize,
 ) -> isize {
-    let rng = &arch::data_page().rng;
+    let page = arch::data_page();
+    let (rng, absent) = (&page.rng, &page.ext.no_getrandom);
     // SAFETY: the caller's contract, passed on.
-    unsafe { random::getrandom(rng, arch, buffer, len, flags, opaque_state, opaque_len) }
+    unsafe {
+        random::getrandom(
+            rng,
+            absent,
+            arch,
+            buffer,
+            len,
+            flags,
+            opaque_state,
+            opaque_len,
+        )
+    }
 }

@@ -30,7 +30,9 @@
 //!   all-zero key.
 
 use core::mem::{align_of, offset_of, size_of};
-use core::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{
+    compiler_fence, fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering,
+};
 
 use crate::data::{VdsoRngData, PAGE_SIZE};
 
@@ -54,6 +56,9 @@ pub const STATE_PROT: u32 = 0x1 | 0x2;
 pub const STATE_MAP_FLAGS: u32 = 0x08 | 0x20;
 /// `EFAULT`.
 pub const EFAULT: isize = 14;
+/// `ENOSYS`: the params call's answer on a page whose kernel offers no
+/// getrandom ([`Extension::no_getrandom`](crate::data::Extension)).
+pub const ENOSYS: isize = 38;
 /// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`): the most one call hands
 /// out. Like the page-straddle check, it uses the image's 4 KiB
 /// [`PAGE_SIZE`]; an image for 16 or 64 KiB pages must use its own.
@@ -138,7 +143,9 @@ pub trait Random {
 /// (at most [`MAX_RW_COUNT`]) from the state at `opaque_state`, or answers
 /// as the syscall. With `buffer` NULL, `len` and `flags` 0 and `opaque_len`
 /// `usize::MAX`, it writes [`OpaqueParams`] to `opaque_state` and returns 0
-/// instead.
+/// instead, or `-ENOSYS` if `no_getrandom` (the page's
+/// `Extension::no_getrandom`) is non-zero: the kernel offers no state
+/// memory, and the libcs then never call with a state.
 ///
 /// # Safety
 ///
@@ -149,6 +156,7 @@ pub trait Random {
 #[cfg_attr(feature = "image", optimize(size))]
 pub unsafe fn getrandom<R: Random + ?Sized>(
     rng: &VdsoRngData,
+    no_getrandom: &AtomicU32,
     arch: &R,
     buffer: *mut u8,
     len: usize,
@@ -157,6 +165,9 @@ pub unsafe fn getrandom<R: Random + ?Sized>(
     opaque_len: usize,
 ) -> isize {
     if opaque_len == usize::MAX && buffer.is_null() && len == 0 && flags == 0 {
+        if no_getrandom.load(Ordering::Relaxed) != 0 {
+            return -ENOSYS;
+        }
         if opaque_state.is_null() {
             return -EFAULT;
         }

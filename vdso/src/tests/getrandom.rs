@@ -14,7 +14,12 @@ use crate::random::{
     chacha20_block, chacha20_blocks, getrandom, OpaqueParams, Random, State, BATCH_SIZE,
     CHACHA_BLOCK_SIZE, EFAULT, GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, MAX_RW_COUNT,
 };
+use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::Relaxed;
+
+/// `Extension::no_getrandom` of a page that offers getrandom (Linux's, or
+/// ours after `Writer::set_rng_ready`).
+static OFFERED: AtomicU32 = AtomicU32::new(0);
 
 /// The key the simulated kernel hands out on the first reseed.
 const KEY0: [u8; 32] = [0x5a; 32];
@@ -102,7 +107,18 @@ fn ready() -> VdsoRngData {
 fn call(rng: &VdsoRngData, k: &Kernel, page: &mut Page, buf: &mut [u8], flags: u32) -> isize {
     let state = page.0.as_mut_ptr();
     // SAFETY: `buf` and the state are ours; 144 is the state's size.
-    unsafe { getrandom(rng, k, buf.as_mut_ptr(), buf.len(), flags, state, 144) }
+    unsafe {
+        getrandom(
+            rng,
+            &OFFERED,
+            k,
+            buf.as_mut_ptr(),
+            buf.len(),
+            flags,
+            state,
+            144,
+        )
+    }
 }
 
 /// The state at the start of `page`.
@@ -196,6 +212,7 @@ fn the_params_call_describes_the_state_and_returns_0() {
     let ret = unsafe {
         getrandom(
             &ready(),
+            &OFFERED,
             &Kernel::default(),
             std::ptr::null_mut(),
             0,
@@ -375,13 +392,25 @@ fn a_state_of_another_size_or_place_goes_to_the_syscall() {
     let base = page.0.as_mut_ptr();
     // SAFETY: every pointer lies in `page` or is NULL; the buffers are ours.
     unsafe {
-        assert_eq!(getrandom(&rng, &k, buf.as_mut_ptr(), 4, 0, base, 143), 4);
         assert_eq!(
-            getrandom(&rng, &k, buf.as_mut_ptr(), 4, 0, base.add(4), 144),
+            getrandom(&rng, &OFFERED, &k, buf.as_mut_ptr(), 4, 0, base, 143),
             4
         );
         assert_eq!(
-            getrandom(&rng, &k, buf.as_mut_ptr(), 4, 0, std::ptr::null_mut(), 144),
+            getrandom(&rng, &OFFERED, &k, buf.as_mut_ptr(), 4, 0, base.add(4), 144),
+            4
+        );
+        assert_eq!(
+            getrandom(
+                &rng,
+                &OFFERED,
+                &k,
+                buf.as_mut_ptr(),
+                4,
+                0,
+                std::ptr::null_mut(),
+                144
+            ),
             4
         );
     }
@@ -398,11 +427,29 @@ fn a_state_that_straddles_a_page_is_efault() {
     // SAFETY: both states lie inside the two pages.
     unsafe {
         assert_eq!(
-            getrandom(&rng, &k, buf.as_mut_ptr(), 4, 0, base.add(last), 144),
+            getrandom(
+                &rng,
+                &OFFERED,
+                &k,
+                buf.as_mut_ptr(),
+                4,
+                0,
+                base.add(last),
+                144
+            ),
             4
         );
         assert_eq!(
-            getrandom(&rng, &k, buf.as_mut_ptr(), 4, 0, base.add(last + 8), 144),
+            getrandom(
+                &rng,
+                &OFFERED,
+                &k,
+                buf.as_mut_ptr(),
+                4,
+                0,
+                base.add(last + 8),
+                144
+            ),
             -EFAULT
         );
     }
@@ -426,6 +473,7 @@ fn a_huge_length_is_cut_to_max_rw_count_as_the_syscall_cuts_it() {
     let ret = unsafe {
         getrandom(
             &rng,
+            &OFFERED,
             &k,
             buf.as_mut_ptr(),
             usize::MAX,
@@ -445,7 +493,7 @@ fn a_null_buffer_goes_to_the_syscall_which_answers_efault() {
     let mut page = page();
     let base = page.0.as_mut_ptr();
     // SAFETY: the state lies in `page`; the NULL buffer is handed to the simulated syscall.
-    let ret = unsafe { getrandom(&rng, &k, std::ptr::null_mut(), 32, 0, base, 144) };
+    let ret = unsafe { getrandom(&rng, &OFFERED, &k, std::ptr::null_mut(), 32, 0, base, 144) };
     assert_eq!(ret, -EFAULT, "the simulated syscall's answer");
     assert_eq!(*k.calls.borrow(), [(32, 0)], "the caller's call, no reseed");
     assert_eq!(
@@ -453,4 +501,26 @@ fn a_null_buffer_goes_to_the_syscall_which_answers_efault() {
         0,
         "the state untouched"
     );
+}
+
+#[test]
+fn a_page_that_offers_no_getrandom_answers_the_params_call_with_enosys() {
+    // So glibc and Go map no state and use the syscall (`Writer::set_rng_ready`'s docs).
+    let absent = AtomicU32::new(1);
+    let mut params = [0xffu8; 64];
+    // SAFETY: 64 writable bytes.
+    let ret = unsafe {
+        getrandom(
+            &ready(),
+            &absent,
+            &Kernel::default(),
+            std::ptr::null_mut(),
+            0,
+            0,
+            params.as_mut_ptr(),
+            usize::MAX,
+        )
+    };
+    assert_eq!(ret, -crate::random::ENOSYS);
+    assert_eq!(params, [0xff; 64], "nothing written");
 }

@@ -29,6 +29,7 @@ const GRND_NONBLOCK: u32 = 1;
 const GRND_RANDOM: u32 = 2;
 const GRND_INSECURE: u32 = 4;
 const EFAULT: isize = 14;
+const ENOSYS: isize = 38;
 /// `sizeof(struct vgetrandom_state)`.
 const STATE_SIZE: usize = 144;
 /// `vgetrandom_state.in_use`'s offset.
@@ -83,16 +84,33 @@ impl<'k> Rng<'k> {
 
     /// Every check, in order (the windows first: they need a fresh state).
     pub fn check(&mut self, report: &mut Report) {
-        self.params(report);
+        self.params_not_offered(report);
         self.unready_window(report);
         self.writer.set_rng_ready();
+        self.params(report);
         self.ready_window(report);
         self.lengths(report);
         self.flags_and_pointers(report);
         self.states(report);
     }
 
-    /// The params call fills `vgetrandom_opaque_params` and returns 0.
+    /// Before `Writer::set_rng_ready` the params call is `-ENOSYS` and writes
+    /// nothing: libcs then map no state (what a kernel without
+    /// `MAP_DROPPABLE` gets).
+    fn params_not_offered(&self, report: &mut Report) {
+        let mut params = [0xffu32; 16];
+        // SAFETY: the params call writes at most 64 bytes at the state pointer.
+        let ret =
+            unsafe { (self.getrandom)(null_mut(), 0, 0, params.as_mut_ptr().cast(), usize::MAX) };
+        report.check(
+            "getrandom params call before the writer offers getrandom: -ENOSYS, nothing written",
+            ensure(ret == -ENOSYS && params == [0xff; 16], || {
+                format!("returned {ret}, {params:?}")
+            }),
+        );
+    }
+
+    /// After it, the params call fills `vgetrandom_opaque_params` and returns 0.
     fn params(&self, report: &mut Report) {
         let mut params = [0xffu32; 16];
         // SAFETY: the params call writes 64 bytes at the state pointer.
