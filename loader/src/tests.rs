@@ -900,8 +900,7 @@ fn vdso_getrandom(page: &DataPage, k: &RngKernel, state: &mut StatePage) -> isiz
     // SAFETY: the buffer and the state page are ours; 144 is the state's size.
     unsafe {
         vdso::random::getrandom(
-            &page.rng,
-            &page.ext.no_getrandom,
+            vdso::random::RngPage::of(page),
             k,
             buf.as_mut_ptr(),
             16,
@@ -965,8 +964,7 @@ fn vdso_params(page: &DataPage) -> (isize, u32) {
     // SAFETY: the params call writes 64 bytes at `params`; no syscall is made.
     let ret = unsafe {
         vdso::random::getrandom(
-            &page.rng,
-            &page.ext.no_getrandom,
+            vdso::random::RngPage::of(page),
             &RngKernel::default(),
             core::ptr::null_mut(),
             0,

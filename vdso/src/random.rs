@@ -109,6 +109,26 @@ pub struct OpaqueParams {
     pub reserved: [u32; 13],
 }
 
+/// What getrandom reads of the data page: Linux's rng data, and our
+/// [`Extension::no_getrandom`](crate::data::Extension).
+#[derive(Clone, Copy, Debug)]
+pub struct RngPage<'a> {
+    /// `vdso_rng_data`: the kernel RNG's generation and readiness.
+    pub rng: &'a VdsoRngData,
+    /// Non-zero: the params call answers `-ENOSYS`.
+    pub no_getrandom: &'a AtomicU32,
+}
+
+impl<'a> RngPage<'a> {
+    /// The getrandom part of `page`.
+    pub fn of(page: &'a crate::data::DataPage) -> RngPage<'a> {
+        RngPage {
+            rng: &page.rng,
+            no_getrandom: &page.ext.no_getrandom,
+        }
+    }
+}
+
 /// The arch's part: the ChaCha20 block function and the syscall.
 pub trait Random {
     /// Linux's `__arch_chacha20_blocks_nostack`: `nblocks` (at least 1)
@@ -143,9 +163,9 @@ pub trait Random {
 /// (at most [`MAX_RW_COUNT`]) from the state at `opaque_state`, or answers
 /// as the syscall. With `buffer` NULL, `len` and `flags` 0 and `opaque_len`
 /// `usize::MAX`, it writes [`OpaqueParams`] to `opaque_state` and returns 0
-/// instead, or `-ENOSYS` if `no_getrandom` (the page's
-/// `Extension::no_getrandom`) is non-zero: the kernel offers no state
-/// memory, and the libcs then never call with a state.
+/// instead, or `-ENOSYS` if the page's `no_getrandom` is non-zero: the
+/// kernel offers no state memory, and the libcs then never call with a
+/// state.
 ///
 /// # Safety
 ///
@@ -155,8 +175,7 @@ pub trait Random {
 /// params call).
 #[cfg_attr(feature = "image", optimize(size))]
 pub unsafe fn getrandom<R: Random + ?Sized>(
-    rng: &VdsoRngData,
-    no_getrandom: &AtomicU32,
+    page: RngPage<'_>,
     arch: &R,
     buffer: *mut u8,
     len: usize,
@@ -165,7 +184,7 @@ pub unsafe fn getrandom<R: Random + ?Sized>(
     opaque_len: usize,
 ) -> isize {
     if opaque_len == usize::MAX && buffer.is_null() && len == 0 && flags == 0 {
-        if no_getrandom.load(Ordering::Relaxed) != 0 {
+        if page.no_getrandom.load(Ordering::Relaxed) != 0 {
             return -ENOSYS;
         }
         if opaque_state.is_null() {
@@ -181,7 +200,7 @@ pub unsafe fn getrandom<R: Random + ?Sized>(
         return -EFAULT;
     }
     // SAFETY: the caller's contract, passed on.
-    match unsafe { serve(rng, arch, buffer, len, flags, opaque_state, opaque_len) } {
+    match unsafe { serve(page.rng, arch, buffer, len, flags, opaque_state, opaque_len) } {
         Some(done) => done,
         // SAFETY: the syscall checks its arguments.
         None => unsafe { arch.getrandom_syscall(buffer, len, flags) },

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 
 use crate::data::{VdsoRngData, PAGE_SIZE};
 use crate::random::{
-    chacha20_block, chacha20_blocks, getrandom, OpaqueParams, Random, State, BATCH_SIZE,
+    chacha20_block, chacha20_blocks, getrandom, OpaqueParams, Random, RngPage, State, BATCH_SIZE,
     CHACHA_BLOCK_SIZE, EFAULT, GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, MAX_RW_COUNT,
 };
 use std::sync::atomic::AtomicU32;
@@ -20,6 +20,14 @@ use std::sync::atomic::Ordering::Relaxed;
 /// `Extension::no_getrandom` of a page that offers getrandom (Linux's, or
 /// ours after `Writer::set_rng_ready`).
 static OFFERED: AtomicU32 = AtomicU32::new(0);
+
+/// `rng` on a page that offers getrandom.
+fn offered(rng: &VdsoRngData) -> RngPage<'_> {
+    RngPage {
+        rng,
+        no_getrandom: &OFFERED,
+    }
+}
 
 /// The key the simulated kernel hands out on the first reseed.
 const KEY0: [u8; 32] = [0x5a; 32];
@@ -109,8 +117,7 @@ fn call(rng: &VdsoRngData, k: &Kernel, page: &mut Page, buf: &mut [u8], flags: u
     // SAFETY: `buf` and the state are ours; 144 is the state's size.
     unsafe {
         getrandom(
-            rng,
-            &OFFERED,
+            offered(rng),
             k,
             buf.as_mut_ptr(),
             buf.len(),
@@ -211,8 +218,7 @@ fn the_params_call_describes_the_state_and_returns_0() {
     // SAFETY: 64 writable bytes.
     let ret = unsafe {
         getrandom(
-            &ready(),
-            &OFFERED,
+            offered(&ready()),
             &Kernel::default(),
             std::ptr::null_mut(),
             0,
@@ -393,17 +399,16 @@ fn a_state_of_another_size_or_place_goes_to_the_syscall() {
     // SAFETY: every pointer lies in `page` or is NULL; the buffers are ours.
     unsafe {
         assert_eq!(
-            getrandom(&rng, &OFFERED, &k, buf.as_mut_ptr(), 4, 0, base, 143),
+            getrandom(offered(&rng), &k, buf.as_mut_ptr(), 4, 0, base, 143),
             4
         );
         assert_eq!(
-            getrandom(&rng, &OFFERED, &k, buf.as_mut_ptr(), 4, 0, base.add(4), 144),
+            getrandom(offered(&rng), &k, buf.as_mut_ptr(), 4, 0, base.add(4), 144),
             4
         );
         assert_eq!(
             getrandom(
-                &rng,
-                &OFFERED,
+                offered(&rng),
                 &k,
                 buf.as_mut_ptr(),
                 4,
@@ -428,8 +433,7 @@ fn a_state_that_straddles_a_page_is_efault() {
     unsafe {
         assert_eq!(
             getrandom(
-                &rng,
-                &OFFERED,
+                offered(&rng),
                 &k,
                 buf.as_mut_ptr(),
                 4,
@@ -441,8 +445,7 @@ fn a_state_that_straddles_a_page_is_efault() {
         );
         assert_eq!(
             getrandom(
-                &rng,
-                &OFFERED,
+                offered(&rng),
                 &k,
                 buf.as_mut_ptr(),
                 4,
@@ -472,8 +475,7 @@ fn a_huge_length_is_cut_to_max_rw_count_as_the_syscall_cuts_it() {
     // SAFETY: with `discard`, only the state is written.
     let ret = unsafe {
         getrandom(
-            &rng,
-            &OFFERED,
+            offered(&rng),
             &k,
             buf.as_mut_ptr(),
             usize::MAX,
@@ -493,7 +495,7 @@ fn a_null_buffer_goes_to_the_syscall_which_answers_efault() {
     let mut page = page();
     let base = page.0.as_mut_ptr();
     // SAFETY: the state lies in `page`; the NULL buffer is handed to the simulated syscall.
-    let ret = unsafe { getrandom(&rng, &OFFERED, &k, std::ptr::null_mut(), 32, 0, base, 144) };
+    let ret = unsafe { getrandom(offered(&rng), &k, std::ptr::null_mut(), 32, 0, base, 144) };
     assert_eq!(ret, -EFAULT, "the simulated syscall's answer");
     assert_eq!(*k.calls.borrow(), [(32, 0)], "the caller's call, no reseed");
     assert_eq!(
@@ -511,8 +513,10 @@ fn a_page_that_offers_no_getrandom_answers_the_params_call_with_enosys() {
     // SAFETY: 64 writable bytes.
     let ret = unsafe {
         getrandom(
-            &ready(),
-            &absent,
+            RngPage {
+                rng: &ready(),
+                no_getrandom: &absent,
+            },
             &Kernel::default(),
             std::ptr::null_mut(),
             0,

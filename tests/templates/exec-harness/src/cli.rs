@@ -87,13 +87,16 @@ pub fn parse<'a>(args: &[&'a CStr]) -> Result<Command<'a>, String> {
     }))
 }
 
+/// An option's value and the arguments after it.
+type ValueAndRest<'a, 'b> = (&'a [u8], &'b [&'a CStr]);
+
 /// The value of option `name` if `arg` is it (`name VALUE` or
 /// `name=VALUE`), with the arguments after it.
 fn option_value<'a, 'b>(
     arg: &'a [u8],
     tail: &'b [&'a CStr],
     name: &str,
-) -> Result<Option<(&'a [u8], &'b [&'a CStr])>, String> {
+) -> Result<Option<ValueAndRest<'a, 'b>>, String> {
     if arg == name.as_bytes() {
         let (&value, tail) = tail
             .split_first()
