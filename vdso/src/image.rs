@@ -272,19 +272,7 @@ pub(crate) unsafe fn getrandom<R: Random>(
     opaque_state: *mut u8,
     opaque_len: usize,
 ) -> isize {
-    let page = arch::data_page();
-    let (rng, absent) = (&page.rng, &page.ext.no_getrandom);
+    let page = random::RngPage::of(arch::data_page());
     // SAFETY: the caller's contract, passed on.
-    unsafe {
-        random::getrandom(
-            rng,
-            absent,
-            arch,
-            buffer,
-            len,
-            flags,
-            opaque_state,
-            opaque_len,
-        )
-    }
+    unsafe { random::getrandom(page, arch, buffer, len, flags, opaque_state, opaque_len) }
 }
