@@ -152,7 +152,7 @@ fn fill_fields(page: &DataPage, mut next: impl FnMut() -> u64) {
     page.rng.generation.store(next(), Relaxed);
     page.rng.is_ready.store(next() as u8, Relaxed);
     page.ext.coarse_res.store(next() as u32, Relaxed);
-    page.ext.reserved.store(next() as u32, Relaxed);
+    page.ext.no_getrandom.store(next() as u32, Relaxed);
 }
 
 /// Keeps a page off `CLOCKMODE_CNTPCT` (see the module docs).
@@ -242,7 +242,7 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
         page.rng.generation.store(0x0123_4567_89ab_cdef, Relaxed);
         page.rng.is_ready.store(1, Relaxed);
         page.ext.coarse_res.store(0, Relaxed);
-        page.ext.reserved.store(0, Relaxed);
+        page.ext.no_getrandom.store(0, Relaxed);
     }));
     cases.push(case(SEQ_STUCK_ODD, |_, page| {
         both(page, |vd| vd.seq.store(vd.seq.load(Relaxed) | 1, Relaxed))
