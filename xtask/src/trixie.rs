@@ -38,13 +38,35 @@ pub fn qemu_aarch64(sh: &Shell) -> Result<PathBuf> {
     Ok(binary)
 }
 
+/// Debian 13's Go 1.24 (`golang-1.24-go` and its `golang-1.24-src`,
+/// unpacked into one tree so that the toolchain's relative links to its
+/// sources resolve); returns its GOROOT.
+pub fn go_1_24(sh: &Shell) -> Result<PathBuf> {
+    let tree = package_into(sh, "golang-1.24-go", "go-1.24")?;
+    package_into(sh, "golang-1.24-src", "go-1.24")?;
+    let goroot = tree.join("usr/lib/go-1.24");
+    if !goroot.join("bin/go").exists() || !goroot.join("src/runtime").exists() {
+        bail!(
+            "Debian 13's Go 1.24 has no bin/go or src/runtime under {}",
+            goroot.display()
+        );
+    }
+    Ok(goroot)
+}
+
 /// Debian 13's `package` (`name` or `name:arch`), downloaded and unpacked
 /// on first use; returns the directory it was unpacked into
 /// (`target/trixie/<name>[-<arch>]`), which holds its `usr/...` tree.
 pub fn package(sh: &Shell, package: &str) -> Result<PathBuf> {
+    package_into(sh, package, &package.replace(':', "-"))
+}
+
+/// [`package`], unpacked into `target/trixie/<tree>` (which several
+/// packages may share).
+fn package_into(sh: &Shell, package: &str, tree: &str) -> Result<PathBuf> {
     let root = project_root().join(DIR);
-    let unpacked = root.join(package.replace(':', "-"));
-    let done = unpacked.join(".unpacked");
+    let unpacked = root.join(tree);
+    let done = unpacked.join(format!(".unpacked-{}", package.replace(':', "-")));
     if done.exists() {
         return Ok(unpacked);
     }
@@ -56,7 +78,6 @@ pub fn package(sh: &Shell, package: &str) -> Result<PathBuf> {
         return Ok(unpacked);
     }
     let deb = download(sh, package)?;
-    let _ = std::fs::remove_dir_all(&unpacked);
     cmd!(sh, "dpkg-deb -x {deb} {unpacked}")
         .run()
         .with_context(|| format!("unpacking {}", deb.display()))?;
