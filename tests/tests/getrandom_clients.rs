@@ -11,6 +11,13 @@
 //!     program makes more: each new generation reaches the next read as one reseed.
 //!   - Under qemu-user 7.2, which refuses `MAP_DROPPABLE` (`EINVAL`): Go falls back to the
 //!     syscall for every read, and the program runs correctly.
+//! - `tests/clients/c/getrandom.c` dynamic against glibc 2.41 (Debian 13's cross packages as
+//!   a sysroot), run in Linux 6.12 as `ld-linux-aarch64.so.1 --library-path / /client`
+//!   through our harness (the dynamic linker is a static-PIE to it) and, as the control, the
+//!   same command with Linux 6.12's own vDSO: both map a `MAP_DROPPABLE` state, read 118
+//!   times with exactly the same getrandom syscalls (one 32-byte key for the parent, one for
+//!   the forked child, whose state the kernel wiped, and glibc's malloc's own 8 bytes), and
+//!   never repeat an output.
 //! - `tests/clients/c/getrandom.c` static against glibc 2.41 (`libc6-dev-arm64-cross` from
 //!   Debian 13, linked by gcc-12). Measured: a *static* glibc 2.41 never uses the vDSO's
 //!   getrandom, not even Linux 6.12's own (run without our harness): `__getrandom_early_init`
@@ -124,6 +131,44 @@ fn glibc_2_41_client() -> Result<PathBuf, String> {
     run(&mut gcc, "aarch64-linux-gnu-gcc against glibc 2.41")?;
     check_static(&out, false)?;
     Ok(out)
+}
+
+/// `tests/clients/c/getrandom.c` linked dynamically against Debian 13's glibc 2.41
+/// (`xtask::trixie::glibc_2_41_arm64`, as a sysroot), with the interpreter
+/// `/ld-linux-aarch64.so.1`; returns it and the directory of `ld-linux-aarch64.so.1` and
+/// `libc.so.6`.
+fn dynamic_glibc_2_41_client() -> Result<(PathBuf, PathBuf), String> {
+    let tree = xtask::trixie::glibc_2_41_arm64(&shell()?).map_err(|e| format!("{e:#}"))?;
+    let lib = tree.join("usr/aarch64-linux-gnu/lib");
+    let gcc_include = Command::new("aarch64-linux-gnu-gcc")
+        .arg("-print-file-name=include")
+        .output()
+        .map_err(|e| {
+            format!("cannot run aarch64-linux-gnu-gcc (Debian package gcc-aarch64-linux-gnu): {e}")
+        })?;
+    let gcc_include = String::from_utf8_lossy(&gcc_include.stdout)
+        .trim()
+        .to_owned();
+    let out = out_dir()?.join("getrandom-glibc-2.41-dynamic");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/c/getrandom.c");
+    let mut gcc = Command::new("aarch64-linux-gnu-gcc");
+    gcc.arg("-O2")
+        .arg(format!("--sysroot={}", tree.display()))
+        .args(["-nostdinc", "-isystem", &gcc_include, "-isystem"])
+        .arg(tree.join("usr/aarch64-linux-gnu/include"))
+        .arg("-B")
+        .arg(&lib)
+        .arg("-L")
+        .arg(&lib)
+        .arg("-Wl,--dynamic-linker=/ld-linux-aarch64.so.1")
+        .arg(&source)
+        .arg("-o")
+        .arg(&out);
+    run(
+        &mut gcc,
+        "aarch64-linux-gnu-gcc against glibc 2.41 (dynamic)",
+    )?;
+    Ok((out, lib))
 }
 
 /// The hex of every `tag <hex>` line of a client's output, and whether any two are equal.
@@ -245,6 +290,67 @@ fn go_1_24_under_qemu_user_without_map_droppable_falls_back_to_the_syscall() {
     assert!(
         syscalls >= READS,
         "{syscalls} getrandom syscalls for {READS}+ reads: not the syscall"
+    );
+}
+
+/// `(len, flags)` of every getrandom syscall in `calls`.
+fn getrandom_calls(calls: &[xtask::linux_vm::Syscall]) -> Vec<(u64, u64)> {
+    calls
+        .iter()
+        .filter(|c| c.nr == NR_GETRANDOM)
+        .map(|c| (c.args[1], c.args[2]))
+        .collect()
+}
+
+#[test]
+fn glibc_2_41_in_linux_6_12_reads_through_our_vdso_making_the_syscalls_linuxs_makes() {
+    let (client, lib) = dynamic_glibc_2_41_client().unwrap_or_else(|e| panic!("{e}"));
+    let sh = sh();
+    let kernel = xtask::linux_vdso::vmlinuz_6_12(&sh).unwrap_or_else(|e| panic!("{e:#}"));
+    let harness = xtask::build_aarch64_bin(&sh, "vdso-exec").unwrap_or_else(|e| panic!("{e:#}"));
+    let (ld, libc) = (lib.join("ld-linux-aarch64.so.1"), lib.join("libc.so.6"));
+    let files: [(&str, &Path); 4] = [
+        ("vdso-exec", &harness),
+        ("ld-linux-aarch64.so.1", &ld),
+        ("libc.so.6", &libc),
+        ("client", &client),
+    ];
+    // The harness runs glibc's dynamic linker as its (static-PIE) program; it loads the
+    // client and libc.so.6 from `/` and finds our image through AT_SYSINFO_EHDR.
+    let program = [
+        "/ld-linux-aarch64.so.1",
+        "--library-path",
+        "/",
+        "/client",
+        "100",
+    ];
+    let ours_argv: Vec<&str> = ["/vdso-exec", "--"].into_iter().chain(program).collect();
+    let boot = |argv: &[&str]| {
+        xtask::linux_vm::boot_on(&sh, &kernel, xtask::abi::Abi::Aarch64, &files, argv)
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    };
+    let (ours, linux) = (boot(&ours_argv), boot(&program));
+    let ours_calls = ours
+        .after_marker()
+        .unwrap_or_else(|| panic!("no marker\n{}", ours.console));
+    for (run, calls, name) in [
+        (&ours, ours_calls, "ours"),
+        (&linux, &linux.syscalls[..], "Linux's"),
+    ] {
+        assert_eq!(run.code(), 0, "{name}: {}\n{}", run.stdout, run.console);
+        assert_outputs_never_repeat(&run.stdout, &["read", "big", "child", "parent"], 118);
+        assert!(mapped_droppable(calls), "{name}: no MAP_DROPPABLE state");
+        // One key for the parent, one for the forked child (its state was wiped).
+        let keys = getrandom_calls(calls)
+            .iter()
+            .filter(|c| **c == (32, 0))
+            .count();
+        assert_eq!(keys, 2, "{name}: {:x?}", getrandom_calls(calls));
+    }
+    assert_eq!(
+        getrandom_calls(ours_calls),
+        getrandom_calls(&linux.syscalls),
+        "ours and Linux's own vDSO make the same getrandom syscalls"
     );
 }
 

@@ -54,6 +54,22 @@ pub fn go_1_24(sh: &Shell) -> Result<PathBuf> {
     Ok(goroot)
 }
 
+/// Debian 13's glibc 2.41 for arm64 as a cross sysroot: `libc6-dev-arm64-cross`,
+/// `libc6-arm64-cross` (`libc.so.6`, `ld-linux-aarch64.so.1`) and
+/// `linux-libc-dev-arm64-cross`, unpacked into one tree (the linker script `libc.so` names
+/// the libraries by absolute paths, which `--sysroot` of that tree resolves); returns it.
+pub fn glibc_2_41_arm64(sh: &Shell) -> Result<PathBuf> {
+    let tree = "glibc-2.41-arm64";
+    for package in [
+        "libc6-dev-arm64-cross",
+        "libc6-arm64-cross",
+        "linux-libc-dev-arm64-cross",
+    ] {
+        package_into(sh, package, tree)?;
+    }
+    Ok(project_root().join(DIR).join(tree))
+}
+
 /// Debian 13's `package` (`name` or `name:arch`), downloaded and unpacked
 /// on first use; returns the directory it was unpacked into
 /// (`target/trixie/<name>[-<arch>]`), which holds its `usr/...` tree.
