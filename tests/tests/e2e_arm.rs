@@ -15,18 +15,34 @@
 //!   `clock_getres` is always the syscall, by glibc's design);
 //! - `go/main.go` for `GOARCH=arm GOARM=7`: Go 1.19 calls `__vdso_clock_gettime`@LINUX_2.6
 //!   with a 32-bit timespec;
-//! - `clocks.c` static against armhf musl 1.2.3, which uses no vDSO at all on arm (musl
-//!   disabled it in 1.2.0 and re-enabled it after 1.2.3): `musl_1_2_3_ignores_every_vdso`
-//!   checks that, and its run is the C control below.
+//! - `clocks.c` static against Debian 13's armhf musl 1.2.5 (`musl-dev:armhf`, fetched and
+//!   unpacked under `target/trixie/` by `xtask::trixie`, linked by Debian 12's gcc with that
+//!   package's own specs): its `clock_gettime` (and `gettimeofday` and `time`, which musl
+//!   makes from it) calls `__vdso_clock_gettime64`@LINUX_2.6 with a 64-bit timespec, but
+//!   only if the image also has `__vdso_clock_gettime`@LINUX_2.6 (musl's guard against
+//!   kernels that left a broken time64 function in place, `VDSO_CGT_WORKAROUND`, musl
+//!   commit bf14ef193b42); it would call `__vdso_clock_gettime` only were
+//!   `__vdso_clock_gettime64` missing. Its `clock_getres` is always the time32 syscall
+//!   (264): musl looks up no vDSO `clock_getres` or `gettimeofday` on arm, so its
+//!   `clock_getres` verdicts below check musl, not our image.
+//!   `musl_1_2_5_looks_up_only_the_clock_gettime_symbols` reads the names in the binary;
+//!   `musl_1_2_5_makes_exactly_the_syscalls_of_a_vdso_clock_gettime64_caller` the trace:
+//!   each unserved `clock_gettime` reaches the kernel once, as `clock_gettime64` (403, the
+//!   syscall our `__vdso_clock_gettime64` hands it to; our `__vdso_clock_gettime` would make
+//!   263), each `clock_getres` as 264, and nothing else;
+//! - `clocks.c` static against Debian 12's armhf musl 1.2.3, which uses no vDSO at all on
+//!   arm (musl removed it in 1.2.1 and brought it back in 1.2.4):
+//!   `musl_1_2_3_ignores_every_vdso` checks that, and its run is the C control below.
 //!
-//! For glibc and Go, the four proofs of `tests/e2e.rs`:
+//! For glibc, musl 1.2.5 and Go, the four proofs of `tests/e2e.rs`:
 //! - `fake_epoch_wall_time_comes_from_the_data_page`: with `--fake-epoch 2000000000` the
 //!   client prints 2033-05-18T03:33:2x; only the data page could have said that (the control
 //!   run under the same harness and flag prints the VM's own time).
 //! - `served_clocks_make_no_syscall`: after the harness's marker the trace holds no
 //!   `clock_gettime64` (403) / `clock_gettime` (263) / `clock_getres_time64` (406) /
-//!   `clock_getres` (264) for a served clock and no `gettimeofday` (78) — except glibc's
-//!   `clock_getres`, which glibc never routes through a vDSO on arm — while it does hold
+//!   `clock_getres` (264) for a served clock and no `gettimeofday` (78) — except glibc's and
+//!   musl's `clock_getres`, which neither routes through a vDSO on arm (exactly one syscall
+//!   per served `getres` line) — while it does hold
 //!   the client's CPU-clock and invalid-id calls (so a blind reading fails), and the control
 //!   run makes served-clock syscalls for the very clocks the client read.
 //! - `unserved_clocks_reach_the_syscall_with_its_answer`: the CPU-time clock and invalid ids
@@ -43,10 +59,11 @@
 //! The harness has no option to withhold its vDSO, and the VM's kernel maps its own compat
 //! vDSO into a program it starts (Debian's arm64 6.1 has `CONFIG_COMPAT_VDSO`), so the
 //! control is the same source built to use no vDSO, run through the same harness with the
-//! same arguments: `clocks.c` against musl 1.2.3 (above) for glibc, and `main.go` built with
-//! a runtime that looks up a symbol no image has (`build::arm_go_client(.., false)`) for Go.
+//! same arguments: `clocks.c` against musl 1.2.3 (above) for glibc and musl 1.2.5, and
+//! `main.go` built with a runtime that looks up a symbol no image has
+//! (`build::arm_go_client(.., false)`) for Go.
 //!
-//! Boots are the slow part (one to a few seconds each): six, each made once per test process
+//! Boots are the slow part (one to a few seconds each): eight, each made once per test process
 //! and shared by the tests that read it, in parallel with the others. Programs and each run's
 //! stdout, stderr, console and clock system calls are kept in `target/e2e-arm/` for a look
 //! after a failure.
@@ -83,6 +100,16 @@ static GLIBC: LazyLock<Built> = LazyLock::new(|| {
 static MUSL: LazyLock<Built> = LazyLock::new(|| {
     prereqs()?;
     build::arm_c_client("clocks.c", "clocks-musl", ArmLibc::Musl)
+});
+/// Debian 13's `musl-dev:armhf` (musl 1.2.5), unpacked under `target/trixie/`.
+static MUSL_1_2_5_TREE: LazyLock<Built> = LazyLock::new(|| {
+    xtask::trixie::package(&shell()?, "musl-dev:armhf")
+        .map_err(|e| format!("fetching Debian 13's musl-dev:armhf: {e:#}"))
+});
+static MUSL_1_2_5: LazyLock<Built> = LazyLock::new(|| {
+    prereqs()?;
+    let tree = built(&MUSL_1_2_5_TREE)?;
+    build::arm_c_client("clocks.c", "clocks-musl-1.2.5", ArmLibc::Musl125(&tree))
 });
 static GO: LazyLock<Built> = LazyLock::new(|| {
     prereqs()?;
@@ -213,6 +240,10 @@ static GLIBC_COMPARE: SharedRun =
     LazyLock::new(|| run("glibc-compare", &built(&GLIBC)?, "compare", false));
 static MUSL_FAKE_EPOCH: SharedRun =
     LazyLock::new(|| run("musl-fake-epoch", &built(&MUSL)?, "show", true));
+static MUSL_1_2_5_FAKE_EPOCH: SharedRun =
+    LazyLock::new(|| run("musl-1.2.5-fake-epoch", &built(&MUSL_1_2_5)?, "show", true));
+static MUSL_1_2_5_COMPARE: SharedRun =
+    LazyLock::new(|| run("musl-1.2.5-compare", &built(&MUSL_1_2_5)?, "compare", false));
 static GO_FAKE_EPOCH: SharedRun =
     LazyLock::new(|| run("go-fake-epoch", &built(&GO)?, "show", true));
 static GO_COMPARE: SharedRun = LazyLock::new(|| run("go-compare", &built(&GO)?, "compare", false));
@@ -225,6 +256,8 @@ static GO_NO_VDSO_FAKE_EPOCH: SharedRun =
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Client {
     Glibc,
+    /// Debian 13's armhf musl 1.2.5.
+    Musl,
     Go,
 }
 
@@ -232,6 +265,7 @@ impl Client {
     fn name(self) -> &'static str {
         match self {
             Client::Glibc => "glibc-armhf",
+            Client::Musl => "musl-1.2.5-armhf",
             Client::Go => "go-arm",
         }
     }
@@ -241,6 +275,11 @@ impl Client {
     fn runs(self) -> [&'static SharedRun; 3] {
         match self {
             Client::Glibc => [&GLIBC_FAKE_EPOCH, &MUSL_FAKE_EPOCH, &GLIBC_COMPARE],
+            Client::Musl => [
+                &MUSL_1_2_5_FAKE_EPOCH,
+                &MUSL_FAKE_EPOCH,
+                &MUSL_1_2_5_COMPARE,
+            ],
             Client::Go => [&GO_FAKE_EPOCH, &GO_NO_VDSO_FAKE_EPOCH, &GO_COMPARE],
         }
     }
@@ -258,8 +297,9 @@ impl Client {
     }
 
     /// glibc 2.36 on arm has no vDSO `clock_getres` (it looks up only
-    /// `__vdso_clock_gettime{,64}` and `__vdso_gettimeofday`): its calls for served clocks
-    /// reach the kernel by glibc's design. Go makes no `clock_getres` call through a vDSO.
+    /// `__vdso_clock_gettime{,64}` and `__vdso_gettimeofday`), nor has musl 1.2.5 (it looks
+    /// up only `__vdso_clock_gettime{64,}`): their calls for served clocks reach the kernel
+    /// by their design. Go makes no `clock_getres` call through a vDSO.
     fn getres_through_vdso(self) -> bool {
         false
     }
@@ -267,7 +307,7 @@ impl Client {
     /// The `compare` verdicts the client must print: `(call, clock)`.
     fn compare_calls(self) -> Vec<(&'static str, i64)> {
         match self {
-            Client::Glibc => c_compare_calls(),
+            Client::Glibc | Client::Musl => c_compare_calls(),
             Client::Go => GO_COMPARE_CALLS.to_vec(),
         }
     }
@@ -385,6 +425,7 @@ fn check_monotonic(client: Client) {
 }
 
 client_tests!(glibc, Client::Glibc);
+client_tests!(musl_1_2_5, Client::Musl);
 client_tests!(
     go,
     Client::Go,
@@ -393,9 +434,10 @@ client_tests!(
 
 /// musl 1.2.3 on arm (Debian's armhf build) uses no vDSO: its `libc.a` never looks one up,
 /// so under our harness it makes a syscall for every served clock and reads the kernel's
-/// time, not the fake epoch. That is why it is glibc's control; when Debian's musl starts to
-/// look up `__vdso_clock_gettime64` (musl ≥ 1.2.4), this test fails: then give musl the four
-/// proofs above.
+/// time, not the fake epoch. That is why it is the control of glibc and musl 1.2.5 (which
+/// looks the vDSO up: `musl_1_2_5::*`); were Debian 12's musl to start looking up
+/// `__vdso_clock_gettime64` (as musl ≥ 1.2.4 does), this test fails, and with it the
+/// controls.
 #[test]
 fn musl_1_2_3_ignores_every_vdso() {
     let binary = built(&MUSL).unwrap_or_else(|e| panic!("{e}"));
@@ -432,6 +474,84 @@ fn musl_1_2_3_ignores_every_vdso() {
     assert!(
         !(FAKE_EPOCH..FAKE_EPOCH + FAKE_EPOCH_WINDOW).contains(&sec),
         "musl printed the fake epoch without a vDSO\n{}",
+        run.context()
+    );
+}
+
+/// Debian 13's musl 1.2.5 names exactly the vDSO symbols its `clock_gettime` looks up:
+/// `__vdso_clock_gettime64` and `__vdso_clock_gettime` (the time32 one, which it requires
+/// and would fall back to) at `LINUX_2.6`, and neither `__vdso_clock_getres` nor
+/// `__vdso_gettimeofday`: on arm its `clock_getres` is the syscall and its `gettimeofday` and
+/// `time` are made from `clock_gettime`.
+#[test]
+fn musl_1_2_5_looks_up_only_the_clock_gettime_symbols() {
+    let binary = built(&MUSL_1_2_5).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = std::fs::read(&binary).unwrap();
+    let holds = |text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    for name in [
+        "__vdso_clock_gettime64",
+        "__vdso_clock_gettime",
+        "LINUX_2.6",
+    ] {
+        assert!(
+            holds(&format!("{name}\0")),
+            "{} does not name {name}: this is not a musl that looks up the arm vDSO",
+            binary.display()
+        );
+    }
+    for name in [
+        "__vdso_clock_getres",
+        "__vdso_gettimeofday",
+        "__vdso_time",
+        "__kernel_",
+    ] {
+        assert!(
+            !holds(name),
+            "{} names {name}: musl now looks up more than clock_gettime on arm; \
+             say so in this file and check it",
+            binary.display()
+        );
+    }
+}
+
+/// In its fake-epoch run, musl 1.2.5 makes exactly the clock syscalls of a client whose
+/// `clock_gettime` is our `__vdso_clock_gettime64` and whose `clock_getres` is the time32
+/// syscall: one `clock_gettime64` (403, the syscall `__vdso_clock_gettime64` hands an
+/// unserved id to; `__vdso_clock_gettime` would make `clock_gettime`, 263) per unserved
+/// `gettime` line, one `clock_getres` (264) per `getres` line, served or not, and nothing
+/// else: no `gettimeofday` (78), no `clock_getres_time64` (406), and musl makes no second
+/// syscall after the vDSO's answer (it retries only on an error other than `EINVAL`).
+#[test]
+fn musl_1_2_5_makes_exactly_the_syscalls_of_a_vdso_clock_gettime64_caller() {
+    let run = get(&MUSL_1_2_5_FAKE_EPOCH);
+    let records = run.records();
+    let mut traced: Vec<String> = run
+        .client_clock_syscalls()
+        .iter()
+        .map(|c| c.label())
+        .collect();
+    let mut expected: Vec<String> = records
+        .iter()
+        .filter_map(|r| {
+            let id = r.int("clock").ok()?;
+            match r.kind.as_str() {
+                "gettime" if !is_served(id) => Some(format!("clock_gettime64({id})")),
+                "getres" => Some(format!("clock_getres({id})")),
+                _ => None,
+            }
+        })
+        .collect();
+    traced.sort();
+    expected.sort();
+    eprintln!(
+        "musl-1.2.5-armhf: after the marker the clock syscalls {traced:?}\nstdout:\n{}",
+        run.vm.stdout
+    );
+    assert!(expected.iter().any(|l| l.starts_with("clock_gettime64")));
+    assert_eq!(
+        traced,
+        expected,
+        "musl 1.2.5's clock syscalls are not those of a __vdso_clock_gettime64 caller\n{}",
         run.context()
     );
 }

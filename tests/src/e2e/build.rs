@@ -308,14 +308,25 @@ pub fn e2e_arm_dir() -> PathBuf {
 
 /// armhf musl's specs (musl 1.2.3: a 64-bit `time_t`).
 const ARM_MUSL_SPECS: &str = "/usr/lib/arm-linux-musleabihf/musl-gcc.specs";
+/// Where an armhf musl package puts its libraries, crt files and specs, and its headers.
+const ARM_MUSL_LIB: &str = "/usr/lib/arm-linux-musleabihf";
+const ARM_MUSL_INCLUDE: &str = "/usr/include/arm-linux-musleabihf";
 
 /// The C library of a 32-bit Arm C client.
 #[derive(Clone, Copy, Debug)]
-pub enum ArmLibc {
-    /// armhf musl 1.2.3 (Debian's `musl-dev:armhf`): a 64-bit `time_t`, and no vDSO use at
-    /// all (musl disabled vDSO `clock_gettime` on arm in 1.2.0 and re-enabled it only after
-    /// 1.2.3, in commit 41603c7706f8; Debian's `libc.a` has no `__vdsosym` caller).
+pub enum ArmLibc<'a> {
+    /// armhf musl 1.2.3 (Debian 12's `musl-dev:armhf`): a 64-bit `time_t`, and no vDSO use
+    /// at all (musl removed vDSO `clock_gettime` on arm in 1.2.1, commit 4486c579cbf0, and
+    /// brought it back in 1.2.4, commit bf14ef193b42; Debian's `libc.a` has no `__vdsosym`
+    /// caller).
     Musl,
+    /// armhf musl 1.2.5 (Debian 13's `musl-dev:armhf`), unpacked, not installed, into the
+    /// directory given (`xtask::trixie::package(sh, "musl-dev:armhf")`): a 64-bit `time_t`;
+    /// `clock_gettime` calls `__vdso_clock_gettime64`@LINUX_2.6 (only when
+    /// `__vdso_clock_gettime` is there too), `clock_getres` is always the syscall. Linked by
+    /// Debian 12's gcc with that package's own `musl-gcc.specs`, its paths moved into the
+    /// unpacked tree.
+    Musl125(&'a Path),
     /// armhf static glibc 2.36 (`libc6-dev-armhf-cross`) with `_TIME_BITS=64`: looks up
     /// `__vdso_clock_gettime64`, `__vdso_clock_gettime` and `__vdso_gettimeofday`@LINUX_2.6.
     Glibc,
@@ -330,20 +341,74 @@ pub fn arm_c_client(source: &str, output: &str, libc: ArmLibc) -> Result<PathBuf
     let out = dir.join(output);
     let tmp = dir.join(format!("{output}.tmp"));
     let mut gcc = c_compiler(ARMV7_TARGET)?;
-    match libc {
-        ArmLibc::Musl => gcc.args(["-specs", ARM_MUSL_SPECS]),
-        ArmLibc::Glibc => gcc.args(["-D_TIME_BITS=64", "-D_FILE_OFFSET_BITS=64"]),
+    let packages = match libc {
+        ArmLibc::Musl => {
+            gcc.args(["-specs", ARM_MUSL_SPECS]);
+            "Debian packages gcc-arm-linux-gnueabihf and musl-dev:armhf"
+        }
+        ArmLibc::Musl125(tree) => {
+            let specs = unpacked_musl_specs(tree, &dir.join(format!("{output}.specs")))?;
+            gcc.arg("-specs").arg(specs);
+            "Debian 12's gcc-arm-linux-gnueabihf; Debian 13's musl-dev:armhf, which \
+             xtask::trixie unpacks"
+        }
+        ArmLibc::Glibc => {
+            gcc.args(["-D_TIME_BITS=64", "-D_FILE_OFFSET_BITS=64"]);
+            "Debian packages gcc-arm-linux-gnueabihf and libc6-dev-armhf-cross"
+        }
     };
     gcc.args(["-static", "-o"])
         .arg(&tmp)
         .arg(root().join("tests/clients/c").join(source));
-    run_tool(
-        &mut gcc,
-        "Debian packages gcc-arm-linux-gnueabihf, musl-dev:armhf, libc6-dev-armhf-cross",
-    )?;
+    run_tool(&mut gcc, packages)?;
     check_static_arm(&tmp)?;
     std::fs::rename(&tmp, &out).map_err(|e| format!("renaming to {}: {e}", out.display()))?;
     Ok(out)
+}
+
+/// The `musl-gcc.specs` of the armhf musl unpacked into `tree`, written to `specs` with every
+/// path of the package (its headers, libraries and crt files under `/usr/lib/…` and
+/// `/usr/include/arm-linux-musleabihf`) moved into `tree`, so that gcc compiles against that
+/// musl's headers and links its `libc.a`, never the system's armhf musl. Fails if the tree
+/// holds no such specs or `libc.a`, or if a path of the system's musl is left.
+fn unpacked_musl_specs(tree: &Path, specs: &Path) -> Result<PathBuf, String> {
+    let fix = "fetch it with `xtask::trixie::package(sh, \"musl-dev:armhf\")` (Debian 13's \
+               musl-dev:armhf, unpacked under target/trixie/)";
+    let lib = tree.join(ARM_MUSL_LIB.trim_start_matches('/'));
+    let original = lib.join("musl-gcc.specs");
+    let text = std::fs::read_to_string(&original).map_err(|e| {
+        format!(
+            "no armhf musl in {} ({}: {e}): {fix}",
+            tree.display(),
+            original.display()
+        )
+    })?;
+    for file in ["libc.a", "crt1.o", "crti.o", "crtn.o"] {
+        if !lib.join(file).exists() {
+            return Err(format!("{} has no {file}: {fix}", lib.display()));
+        }
+    }
+    let include = tree.join(ARM_MUSL_INCLUDE.trim_start_matches('/'));
+    if !include.join("time.h").exists() {
+        return Err(format!("{} has no time.h: {fix}", include.display()));
+    }
+    let moved = text
+        .replace(ARM_MUSL_LIB, &lib.display().to_string())
+        .replace(ARM_MUSL_INCLUDE, &include.display().to_string());
+    // No path of the system's own (`/usr/…`) may be left: the link would mix in another
+    // musl or library. (The dynamic linker's name, under `/lib`, a static link never uses.)
+    let moved_usr = format!("{}/usr/", tree.display());
+    if let Some(stray) = moved
+        .split_whitespace()
+        .find(|word| word.replace(&moved_usr, "").contains("/usr/"))
+    {
+        return Err(format!(
+            "{} names {stray}, outside the unpacked musl: cannot build against it alone",
+            original.display()
+        ));
+    }
+    std::fs::write(specs, moved).map_err(|e| format!("writing {}: {e}", specs.display()))?;
+    Ok(specs.to_path_buf())
 }
 
 /// Builds `tests/clients/go/main.go` for linux/arm (`GOARM=7`, static: no cgo), offline,
@@ -457,6 +522,78 @@ mod tests {
                 .to_string_lossy()
                 .into_owned(),
         )
+    }
+
+    /// A fake unpacked armhf musl under the system's temporary directory, whose specs hold
+    /// `extra` after Debian's own lines (shortened).
+    fn fake_musl_tree(name: &str, extra: &str) -> PathBuf {
+        let tree = std::env::temp_dir().join(format!("vdso-tests-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tree);
+        let lib = tree.join("usr/lib/arm-linux-musleabihf");
+        let include = tree.join("usr/include/arm-linux-musleabihf");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::create_dir_all(&include).unwrap();
+        for file in ["libc.a", "crt1.o", "crti.o", "crtn.o"] {
+            std::fs::write(lib.join(file), "").unwrap();
+        }
+        std::fs::write(include.join("time.h"), "").unwrap();
+        let specs = "*cc1:\n%(cc1_cpu) -nostdinc -isystem /usr/include/arm-linux-musleabihf \
+                     -isystem include%s\n\n*link_libgcc:\n-L/usr/lib/arm-linux-musleabihf -L .%s\n\n\
+                     *startfile:\n%{!shared: /usr/lib/arm-linux-musleabihf/Scrt1.o} \
+                     /usr/lib/arm-linux-musleabihf/crti.o crtbeginS.o%s\n\n*link:\n\
+                     -dynamic-linker /lib/ld-musl-armhf.so.1 -nostdlib\n";
+        std::fs::write(lib.join("musl-gcc.specs"), format!("{specs}{extra}")).unwrap();
+        tree
+    }
+
+    #[test]
+    fn an_unpacked_musls_specs_name_only_its_own_tree() {
+        let tree = fake_musl_tree("musl-specs", "");
+        let specs = unpacked_musl_specs(&tree, &tree.join("out.specs")).unwrap();
+        let text = std::fs::read_to_string(specs).unwrap();
+        let t = tree.display();
+        for want in [
+            format!("-isystem {t}/usr/include/arm-linux-musleabihf "),
+            format!("-L{t}/usr/lib/arm-linux-musleabihf "),
+            format!("{t}/usr/lib/arm-linux-musleabihf/Scrt1.o}}"),
+            format!(" {t}/usr/lib/arm-linux-musleabihf/crti.o "),
+        ] {
+            assert!(text.contains(&want), "{want:?} not in\n{text}");
+        }
+        assert!(
+            !text.contains(" /usr/") && !text.contains("-L/usr"),
+            "{text}"
+        );
+
+        // A path of the system outside the package is refused, not linked.
+        for (name, extra, path) in [
+            (
+                "stray-file",
+                "*endfile:\n/usr/lib/gcc/crtendS.o\n",
+                "/usr/lib/gcc/crtendS.o",
+            ),
+            (
+                "stray-dir",
+                "*lib:\n-L/usr/lib/arm-linux-gnueabihf -lc\n",
+                "-L/usr/lib/arm-linux-gnueabihf",
+            ),
+        ] {
+            let stray = fake_musl_tree(name, extra);
+            let e = unpacked_musl_specs(&stray, &stray.join("out.specs")).unwrap_err();
+            assert!(e.contains(path), "{e}");
+            std::fs::remove_dir_all(stray).unwrap();
+        }
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+
+    #[test]
+    fn a_missing_unpacked_musl_names_the_fetch_that_provides_it() {
+        let empty = std::env::temp_dir().join(format!("vdso-tests-no-musl-{}", std::process::id()));
+        let e = unpacked_musl_specs(&empty, &empty.join("out.specs")).unwrap_err();
+        assert!(
+            e.contains("musl-dev:armhf") && e.contains("xtask::trixie::package"),
+            "{e}"
+        );
     }
 
     #[test]
